@@ -1,0 +1,99 @@
+"""Dispatch a :class:`FhirRequest` to its interaction, by path shape and method.
+
+The shapes are those of https://hl7.org/fhir/R4/http.html; the operations come from the
+declared conformance (``api/conformance.py``). Unknown types answer 404, known paths
+with the wrong method 405 — always as an OperationOutcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fellesjournal.api import instance, operations, system, type_level
+from fellesjournal.api.conformance import find_operation
+from fellesjournal.api.request import FhirRequest
+from fellesjournal.api.responses import FhirResponse
+from fellesjournal.fhir.errors import FhirError, error
+from fellesjournal.service.repository import GuardedRepository
+from fellesjournal.service.writes import ensure_type
+
+Handler = Callable[[FhirRequest, GuardedRepository, str], FhirResponse]
+
+_OPERATION_HANDLERS: dict[str, Handler] = {
+    "everything": operations.patient_everything,
+    "validate": operations.validate,
+}
+
+
+def _method_not_allowed(method: str, allowed: dict[str, Handler]) -> FhirError:
+    exc = error(405, "not-supported", f"{method} is not allowed here; use "
+                f"{', '.join(sorted(allowed))}")
+    exc.headers["Allow"] = ", ".join(sorted(allowed))
+    return exc
+
+
+def _pick(req: FhirRequest, table: dict[str, Handler]) -> Handler:
+    method = "GET" if req.method == "HEAD" else req.method
+    handler = table.get(method)
+    if handler is None:
+        raise _method_not_allowed(req.method, table)
+    return handler
+
+
+def _system_search(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:
+    return type_level.search(req, repo, base, None)
+
+
+def _type_search(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:
+    return type_level.search(req, repo, base, req.path[0])
+
+
+def _system_history(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:
+    return type_level.history_response(req, repo, base, None, None)
+
+
+def _bundle(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:
+    return system.bundle(req, repo, base, dispatch)
+
+
+def dispatch(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:
+    """Answer one FHIR request (raises :class:`FhirError` for every failure)."""
+    p = req.path
+    n = len(p)
+    if n == 0:
+        return _pick(req, {"POST": _bundle, "GET": _system_search})(req, repo, base)
+    if p[0] == "_history" and n == 1:
+        return _pick(req, {"GET": _system_history})(req, repo, base)
+    if p[0] == "_search" and n == 1:
+        return _pick(req, {"POST": _system_search, "GET": _system_search})(req, repo, base)
+    ensure_type(p[0])
+    if n == 1:
+        return _pick(req, {"GET": _type_search, "POST": type_level.create,
+                           "PUT": type_level.conditional_update,
+                           "DELETE": type_level.conditional_delete})(req, repo, base)
+    if n == 2 and p[1] == "_search":
+        return _pick(req, {"POST": _type_search, "GET": _type_search})(req, repo, base)
+    if n == 2 and p[1] == "_history":
+        return _pick(req, {"GET": type_level.history_type})(req, repo, base)
+    if n == 2 and p[1].startswith("$"):
+        return _operation(req, repo, base, p[1][1:], instance=False)
+    if n == 2:
+        return _pick(req, {"GET": instance.read, "PUT": instance.update,
+                           "PATCH": instance.patch, "DELETE": instance.delete})(req, repo, base)
+    if n == 3 and p[2] == "_history":
+        return _pick(req, {"GET": instance.history_instance})(req, repo, base)
+    if n == 3 and p[2].startswith("$"):
+        return _operation(req, repo, base, p[2][1:], instance=True)
+    if n == 4 and p[2] == "_history":
+        return _pick(req, {"GET": instance.vread})(req, repo, base)
+    raise error(404, "not-found", f"no FHIR interaction at /{'/'.join(p)}")
+
+
+def _operation(req: FhirRequest, repo: GuardedRepository, base: str, name: str,
+               instance: bool) -> FhirResponse:
+    op = find_operation(name, req.path[0], instance)
+    if op is None:
+        raise error(404, "not-supported", f"operation ${name} is not supported on "
+                    f"{req.path[0]}{' instances' if instance else ''}")
+    handler = _OPERATION_HANDLERS[op.name]
+    return _pick(req, {"GET": handler, "POST": handler})(req, repo, base)

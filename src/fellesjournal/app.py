@@ -1,0 +1,111 @@
+"""``create_app(settings)``: the ASGI application, built from one settings object.
+
+Mounts the FHIR API at ``/fhir``, SMART discovery and the built-in issuer's JWKS, and
+applies the security headers once for every response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fellesjournal.api.conformance import capability_statement
+from fellesjournal.api.http import FhirEndpoint, metadata_endpoint, to_http
+from fellesjournal.api.responses import error_response
+from fellesjournal.auth.tokens import BuiltinIssuer, TokenVerifier, smart_configuration
+from fellesjournal.fhir.errors import FhirError, error
+from fellesjournal.settings import Settings
+from fellesjournal.store.migrate import check_current
+from fellesjournal.store.sql import SqlStore
+
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+SECURITY_HEADERS = [
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+]
+
+
+def software_version() -> str:
+    try:
+        return version("fellesjournal")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0"
+
+
+class SecurityHeaders:
+    """Adds the privacy and security headers to every HTTP response, once."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (k, v) for k, v in SECURITY_HEADERS if k not in names]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(settings: Settings | None = None, store: SqlStore | None = None) -> Starlette:
+    """The whole application. ``store`` may be given by tests; otherwise one is created."""
+    settings = settings or Settings()
+    own_store = store is None
+    store = store or SqlStore.from_settings(settings)
+    verifier = TokenVerifier.from_settings(settings)
+    fhir = FhirEndpoint(settings, store, verifier)
+    statement = capability_statement(settings, store.registry, software_version())
+
+    async def smart(request: Request) -> Response:
+        try:
+            return JSONResponse(smart_configuration(settings))
+        except FhirError as exc:
+            return to_http(error_response(exc))
+
+    async def jwks(request: Request) -> Response:
+        if not settings.issuer_enabled:
+            return to_http(error_response(error(404, "not-found", "no built-in issuer")))
+        return JSONResponse(BuiltinIssuer.from_settings(settings).jwks())
+
+    async def home(request: Request) -> Response:
+        return JSONResponse({"name": "Fellesjournal", "fhir": settings.fhir_base_url,
+                             "version": software_version()})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        check_current(store.engine)
+        yield
+        if own_store:
+            store.dispose()
+
+    routes: list[Any] = [
+        Route("/", home),
+        Route("/.well-known/smart-configuration", smart),
+        Route("/auth/jwks", jwks),
+        Route("/fhir/metadata", metadata_endpoint(statement), methods=["GET", "HEAD"]),
+        Route("/fhir", fhir.handle, methods=ALL_METHODS),
+        Route("/fhir/{path:path}", fhir.handle, methods=ALL_METHODS),
+    ]
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)],
+                    lifespan=lifespan)
+    app.state.settings = settings
+    app.state.store = store
+    return app

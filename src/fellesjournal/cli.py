@@ -1,0 +1,198 @@
+"""The ``fellesjournal`` command line: serve, db, import, token, id, demo.
+
+Errors are one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from fellesjournal.settings import Settings
+
+app = typer.Typer(help="Fellesjournal: one shared patient record on FHIR R4.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+id_app = typer.Typer(help="Norwegian identifiers.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(id_app, name="id")
+app.add_typer(demo_app, name="demo")
+
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:
+        raise _fail(f"bad configuration: {str(exc).splitlines()[0]}") from None
+
+
+def _store(settings: Settings):  # type: ignore[no-untyped-def]
+    from fellesjournal.store.migrate import SchemaMismatch, check_current
+    from fellesjournal.store.sql import SqlStore
+
+    store = SqlStore.from_settings(settings)
+    try:
+        check_current(store.engine)
+    except SchemaMismatch as exc:
+        raise _fail(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - any driver error: say it in one line
+        raise _fail(f"cannot open the database: {str(exc).splitlines()[0]}") from None
+    return store
+
+
+def _system_repo(settings: Settings):  # type: ignore[no-untyped-def]
+    from fellesjournal.access.actor import Actor
+    from fellesjournal.service.context import RequestContext
+    from fellesjournal.service.repository import GuardedRepository
+
+    actor = Actor("system", "cli", scopes=("system/*.*",))
+    return GuardedRepository(_store(settings), settings, RequestContext(actor=actor))
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+) -> None:
+    """Serve the FHIR API (and, later, the workspace and the portal)."""
+    import os
+
+    import uvicorn
+
+    settings = _settings()
+    host = host or settings.host
+    port = port or settings.port
+    workers = workers or settings.workers
+    os.environ["FELLESJOURNAL_HOST"] = host
+    os.environ["FELLESJOURNAL_PORT"] = str(port)
+    _store(settings).dispose()  # refuse to start on an unknown schema
+    err.print(f"Fellesjournal on http://{host}:{port}/fhir ({workers} worker(s))")
+    uvicorn.run("fellesjournal.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level="warning", access_log=False,
+                timeout_graceful_shutdown=5)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the schema migrations (idempotent)."""
+    from fellesjournal.store.engine import create_engine
+    from fellesjournal.store.migrate import upgrade
+
+    settings = _settings()
+    engine = create_engine(settings.database_url)
+    try:
+        upgrade(engine)
+    except Exception as exc:  # noqa: BLE001 - one line, not a traceback
+        raise _fail(f"migration failed: {str(exc).splitlines()[0]}") from None
+    finally:
+        engine.dispose()
+    err.print("database is up to date")
+
+
+@app.command("import")
+def import_(paths: Annotated[list[Path], typer.Argument(help="Files or folders.")]) -> None:
+    """Load Bundles and NDJSON (.json, .json.bz2, .ndjson) with progress."""
+    from fellesjournal.service.importer import discover, import_file
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise _fail(f"no such file or folder: {', '.join(missing)}")
+    settings = _settings()
+    repo = _system_repo(settings)
+    files = discover(paths)
+    if not files:
+        raise _fail("no .json, .json.bz2 or .ndjson files found")
+    total_bytes = sum(f.stat().st_size for f in files)
+    started = time.perf_counter()
+    count = 0
+    failed: list[str] = []
+    with Progress(TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(),
+                  console=err) as progress:
+        task = progress.add_task("importing", total=total_bytes)
+        for path in files:
+            res = import_file(repo, path)
+            count += res.resources
+            if res.error:
+                failed.append(f"{path}: {res.error}")
+                progress.console.print(f"[red]failed[/red] {path}: {res.error}",
+                                       highlight=False)
+            rate = count / max(time.perf_counter() - started, 1e-9)
+            progress.update(task, advance=path.stat().st_size,
+                            description=f"{count:,} resources, {rate:,.0f}/s")
+    elapsed = time.perf_counter() - started
+    err.print(f"imported {count:,} resources from {len(files) - len(failed)} of {len(files)} "
+              f"files in {elapsed:.1f} s ({count / max(elapsed, 1e-9):,.0f} resources/s)")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def token(
+    system: Annotated[bool, typer.Option("--system", help="Full system access.")] = False,
+    practitioner: Annotated[str | None, typer.Option(help="HPR-nummer.")] = None,
+    role: Annotated[str | None, typer.Option(help="PractitionerRole id.")] = None,
+    patient: Annotated[str | None, typer.Option(help="Fødselsnummer.")] = None,
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+) -> None:
+    """Print a token from the built-in issuer (demo and tests)."""
+    from fellesjournal.auth.tokens import issue_system_token
+
+    settings = _settings()
+    if not settings.issuer_enabled:
+        raise _fail("the built-in issuer is disabled (FELLESJOURNAL_ISSUER_ENABLED=false)")
+    if ttl <= 0:
+        raise _fail("--ttl must be a positive number of seconds")
+    if system:
+        typer.echo(issue_system_token(settings, ttl=ttl))
+        return
+    if practitioner or patient or role:
+        raise _fail("health worker and citizen tokens come with access control; use --system")
+    raise _fail("say which token: --system")
+
+
+@id_app.command("check")
+def id_check(number: str) -> None:
+    """Say what kind of Norwegian identifier NUMBER is and whether it is valid."""
+    from fellesjournal.norway.identifiers import classify
+
+    info = classify(number.strip(), allow_test_identities=_settings().allow_test_identities)
+    if info.valid:
+        born = f", born {info.birth_date.isoformat()}" if info.birth_date else ""
+        typer.echo(f"{number}: valid {info.kind}{born}")
+        return
+    raise _fail(f"{number}: not valid ({info.kind}): {info.reason}")
+
+
+@demo_app.command("load")
+def demo_load(force: Annotated[bool, typer.Option(help="Load even if not empty.")] = False
+              ) -> None:
+    """Load the built-in demo patients when the database has no patients."""
+    from fellesjournal.demo.builtin import load_builtin
+
+    settings = _settings()
+    repo = _system_repo(settings)
+    loaded = load_builtin(repo, force=force)
+    err.print(f"loaded {loaded} demo resources" if loaded else "database already has data")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,18 @@
+"""The request context: built once per request and passed down explicitly."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from fellesjournal.access.actor import Actor
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """Who asks, under which request id, and how strictly unknown parameters are treated."""
+
+    actor: Actor
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    strict: bool = False
+    """``Prefer: handling=strict``: unknown search parameters answer 400."""

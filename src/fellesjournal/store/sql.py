@@ -1,0 +1,283 @@
+"""The SQL store: one implementation of the storage contract for SQLite and PostgreSQL.
+
+Every write puts the current row, a history row and the search-index rows in the same
+transaction. Dialect differences (transaction start, change sequence, row locks) are
+confined to ``engine.py`` and the small ``_Dialect`` helpers at the bottom of this file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from fellesjournal.fhir.errors import conflict, precondition_failed
+from fellesjournal.fhir.instants import now_instant
+from fellesjournal.search.extract import IndexRows, extract
+from fellesjournal.search.registry import Registry, load_registry
+from fellesjournal.settings import Settings
+from fellesjournal.store import schema
+from fellesjournal.store.base import StoredResource, WriteOp, WriteResult
+from fellesjournal.store.engine import WRITE_OPTION, WriterGate, create_engine
+
+_R = schema.resources
+_H = schema.resource_history
+
+_READ = sa.select(_R.c.version, _R.c.last_updated, _R.c.deleted, _R.c.content, _R.c.seq).where(
+    _R.c.res_type == sa.bindparam("t"), _R.c.res_id == sa.bindparam("i")
+)
+_VREAD = sa.select(
+    _H.c.version, _H.c.last_updated, _H.c.deleted, _H.c.content, _H.c.method, _H.c.seq
+).where(
+    _H.c.res_type == sa.bindparam("t"),
+    _H.c.res_id == sa.bindparam("i"),
+    _H.c.version == sa.bindparam("v"),
+)
+
+
+class SqlStore:
+    """SQLite or PostgreSQL behind the :class:`~fellesjournal.store.base.Store` contract."""
+
+    def __init__(self, engine: sa.Engine, registry: Registry | None = None) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self.registry = registry or load_registry()
+        self._gate = WriterGate(exclusive=self.dialect == "sqlite")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SqlStore:
+        return cls(create_engine(settings.database_url, pool_size=settings.db_pool_size))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTransaction]:
+        """A write transaction; commits on normal exit, rolls back on any exception."""
+        with self._gate, self.engine.connect() as conn:
+            conn = conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield SqlTransaction(self, conn)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[SqlTransaction]:
+        """A read transaction with one consistent view (no writes)."""
+        with self.engine.connect() as conn, conn.begin():
+            yield SqlTransaction(self, conn, read_only=True)
+
+    def iter_types(self) -> Iterator[str]:
+        with self.engine.connect() as conn:
+            yield from conn.execute(sa.select(_R.c.res_type).distinct()).scalars()
+
+
+class SqlTransaction:
+    """Reads and writes inside one open transaction on one connection."""
+
+    def __init__(self, store: SqlStore, conn: sa.Connection, read_only: bool = False) -> None:
+        self.store = store
+        self.conn = conn
+        self.read_only = read_only
+        self.dialect = store.dialect
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def read(self, res_type: str, res_id: str) -> StoredResource | None:
+        row = self.conn.execute(_READ, {"t": res_type, "i": res_id}).first()
+        if row is None:
+            return None
+        return StoredResource(res_type, res_id, row[0], row[1], row[2], row[3], seq=row[4])
+
+    def vread(self, res_type: str, res_id: str, version: int) -> StoredResource | None:
+        row = self.conn.execute(_VREAD, {"t": res_type, "i": res_id, "v": version}).first()
+        if row is None:
+            return None
+        return StoredResource(res_type, res_id, row[0], row[1], row[2], row[3], row[4], row[5])
+
+    def execute(self, stmt: sa.Executable, params: dict[str, Any] | None = None) -> Any:
+        """Run a statement built elsewhere (search plans) on this transaction's connection."""
+        return self.conn.execute(stmt, params or {})
+
+    def lock_key(self, key: str) -> None:
+        """Serialise writers that use the same logical key (conditional create, MPI).
+
+        SQLite already has one writer; PostgreSQL takes a transaction advisory lock.
+        """
+        if self.dialect == "postgresql":
+            digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big",
+                                    signed=True)
+            self.conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": digest})
+
+    # -- writes --------------------------------------------------------------------------
+
+    def apply(self, op: WriteOp) -> WriteResult:
+        """Apply one write; see :meth:`apply_many`."""
+        return self.apply_many([op])[0]
+
+    def apply_many(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Apply writes to distinct resources with one bulk statement per table.
+
+        Raises FhirError 412 when ``expected_version`` does not match, 409 when
+        ``must_not_exist`` and the resource exists (deleted ones may be re-created).
+        """
+        if self.read_only:
+            raise RuntimeError("write in a read-only snapshot")
+        if not ops:
+            return []
+        current = self._current_versions(ops)
+        stamp = now_instant()
+        seqs = self._next_seqs(len(ops))
+        results: list[WriteResult] = []
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        history: list[dict[str, Any]] = []
+        stale: list[dict[str, Any]] = []
+        index_rows: dict[str, list[dict[str, Any]]] = {k: [] for k in schema.INDEX_TABLES}
+        for op, seq in zip(ops, seqs, strict=True):
+            key = (op.res_type, op.res_id)
+            cur = current.get(key)
+            self._check_preconditions(op, cur)
+            if op.method == "DELETE" and (cur is None or cur[1]):
+                existing = cur or (0, True, "")
+                results.append(WriteResult(
+                    StoredResource(op.res_type, op.res_id, existing[0], existing[2], True, None),
+                    created=False, noop=True))
+                continue
+            version = cur[0] + 1 if cur else 1
+            content: str | None = None
+            patient_id: str | None = None
+            deleted = op.method == "DELETE"
+            if not deleted:
+                assert op.resource is not None
+                resource = op.resource
+                resource["id"] = op.res_id
+                meta = dict(resource.get("meta") or {})
+                meta["versionId"] = str(version)
+                meta["lastUpdated"] = stamp
+                resource["meta"] = meta
+                content = orjson.dumps(resource).decode()
+                rows = extract(resource, self.store.registry)
+                patient_id = self._patient_of(op.res_type, op.res_id, rows)
+                _collect_index_rows(index_rows, op.res_type, op.res_id, rows)
+            row = {
+                "res_type": op.res_type, "res_id": op.res_id, "version": version,
+                "last_updated": stamp, "seq": seq, "deleted": deleted,
+                "patient_id": patient_id, "content": content,
+            }
+            if cur:
+                updates.append({**row, "k_type": op.res_type, "k_id": op.res_id})
+                stale.append({"k_type": op.res_type, "k_id": op.res_id})
+            else:
+                inserts.append(row)
+            history.append({**row, "method": op.method})
+            results.append(WriteResult(
+                StoredResource(op.res_type, op.res_id, version, stamp, deleted, content,
+                               op.method, seq),
+                created=cur is None or bool(cur[1])))
+            current[key] = (version, deleted, stamp)
+        self._write_rows(inserts, updates, history, stale, index_rows)
+        return results
+
+    def _check_preconditions(self, op: WriteOp, cur: tuple[int, bool, str] | None) -> None:
+        if op.expected_version is not None:
+            have = cur[0] if cur and not cur[1] else None
+            if have != op.expected_version:
+                raise precondition_failed(
+                    f"{op.res_type}/{op.res_id} is at version {have or 'none'}, "
+                    f"If-Match asked for {op.expected_version}"
+                )
+        if op.must_not_exist and cur is not None and not cur[1]:
+            raise conflict(f"{op.res_type}/{op.res_id} already exists")
+
+    def _current_versions(self, ops: Sequence[WriteOp]) -> dict[tuple[str, str], Any]:
+        keys = [(op.res_type, op.res_id) for op in ops if op.method != "POST"]
+        if not keys:
+            return {}
+        found: dict[tuple[str, str], Any] = {}
+        for chunk in _chunks(keys, 400):
+            stmt = sa.select(_R.c.res_type, _R.c.res_id, _R.c.version, _R.c.deleted,
+                             _R.c.last_updated).where(
+                sa.tuple_(_R.c.res_type, _R.c.res_id).in_(chunk)).with_for_update()
+            for t, i, v, d, lu in self.conn.execute(stmt):
+                found[(t, i)] = (v, d, lu)
+        return found
+
+    def _next_seqs(self, n: int) -> list[int]:
+        if self.dialect == "postgresql":
+            rows = self.conn.execute(
+                sa.text("SELECT nextval('change_seq') FROM generate_series(1, :n)"), {"n": n})
+            return [r[0] for r in rows]
+        counter = schema.change_counter
+        last = self.conn.execute(
+            sa.update(counter).where(counter.c.name == "change")
+            .values(value=counter.c.value + n).returning(counter.c.value)).scalar_one()
+        return list(range(last - n + 1, last + 1))
+
+    def _patient_of(self, res_type: str, res_id: str, rows: IndexRows) -> str | None:
+        if res_type == "Patient":
+            return res_id
+        params = self.store.registry.patient_compartment(res_type)
+        if not params:
+            return None
+        for param, target_type, target_id, _url in rows.reference:
+            if target_type == "Patient" and param in params and target_id:
+                return target_id
+        return None
+
+    def _write_rows(
+        self,
+        inserts: list[dict[str, Any]],
+        updates: list[dict[str, Any]],
+        history: list[dict[str, Any]],
+        stale: list[dict[str, Any]],
+        index_rows: dict[str, list[dict[str, Any]]],
+    ) -> None:
+        conn = self.conn
+        if stale:
+            for table in schema.INDEX_TABLES.values():
+                conn.execute(
+                    table.delete().where(table.c.res_type == sa.bindparam("k_type"),
+                                         table.c.res_id == sa.bindparam("k_id")), stale)
+        if updates:
+            conn.execute(
+                _R.update().where(_R.c.res_type == sa.bindparam("k_type"),
+                                  _R.c.res_id == sa.bindparam("k_id"))
+                .values(version=sa.bindparam("version"), last_updated=sa.bindparam("last_updated"),
+                        seq=sa.bindparam("seq"), deleted=sa.bindparam("deleted"),
+                        patient_id=sa.bindparam("patient_id"), content=sa.bindparam("content")),
+                updates)
+        if inserts:
+            conn.execute(_R.insert(), inserts)
+        if history:
+            conn.execute(_H.insert(), history)
+        for kind, rows in index_rows.items():
+            if rows:
+                conn.execute(schema.INDEX_TABLES[kind].insert(), rows)
+
+
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    kind: tuple(c.name for c in table.columns)[2:] for kind, table in schema.INDEX_TABLES.items()
+}
+
+
+def _collect_index_rows(
+    out: dict[str, list[dict[str, Any]]], res_type: str, res_id: str, rows: IndexRows
+) -> None:
+    for kind, names in _COLUMNS.items():
+        values = getattr(rows, kind)
+        if not values:
+            continue
+        target = out[kind]
+        for value in values:
+            row = dict(zip(names, value, strict=True))
+            row["res_type"] = res_type
+            row["res_id"] = res_id
+            target.append(row)
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
