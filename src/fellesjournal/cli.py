@@ -107,7 +107,7 @@ def db_upgrade() -> None:
 @app.command("import")
 def import_(paths: Annotated[list[Path], typer.Argument(help="Files or folders.")]) -> None:
     """Load Bundles and NDJSON (.json, .json.bz2, .ndjson) with progress."""
-    from fellesjournal.service.importer import discover, import_file
+    from fellesjournal.service.importer import FileResult, discover, run_import
 
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
@@ -117,28 +117,32 @@ def import_(paths: Annotated[list[Path], typer.Argument(help="Files or folders."
     files = discover(paths)
     if not files:
         raise _fail("no .json, .json.bz2 or .ndjson files found")
-    total_bytes = sum(f.stat().st_size for f in files)
     started = time.perf_counter()
     count = 0
-    failed: list[str] = []
     with Progress(TextColumn("{task.description}"), BarColumn(),
                   TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(),
                   console=err) as progress:
-        task = progress.add_task("importing", total=total_bytes)
-        for path in files:
-            res = import_file(repo, path)
+        task = progress.add_task("importing", total=sum(f.stat().st_size for f in files))
+
+        def report(res: FileResult) -> None:
+            nonlocal count
             count += res.resources
             if res.error:
-                failed.append(f"{path}: {res.error}")
-                progress.console.print(f"[red]failed[/red] {path}: {res.error}",
+                progress.console.print(f"[red]failed[/red] {res.path}: {res.error}",
                                        highlight=False)
             rate = count / max(time.perf_counter() - started, 1e-9)
-            progress.update(task, advance=path.stat().st_size,
+            progress.update(task, advance=res.path.stat().st_size,
                             description=f"{count:,} resources, {rate:,.0f}/s")
+
+        try:
+            summary = run_import(repo, files, report)
+        except Exception as exc:  # noqa: BLE001 - a database failure: one line, exit 1
+            raise _fail(f"import stopped: {str(exc).splitlines()[0]}") from None
     elapsed = time.perf_counter() - started
-    err.print(f"imported {count:,} resources from {len(files) - len(failed)} of {len(files)} "
-              f"files in {elapsed:.1f} s ({count / max(elapsed, 1e-9):,.0f} resources/s)")
-    if failed:
+    ok = len(files) - len(summary.failed)
+    err.print(f"imported {summary.resources:,} resources from {ok} of {len(files)} files in "
+              f"{elapsed:.1f} s ({summary.resources / max(elapsed, 1e-9):,.0f} resources/s)")
+    if summary.failed:
         raise typer.Exit(1)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -163,7 +164,7 @@ def test_date_range_low_below_high(dt: datetime) -> None:
 @given(_moments)
 def test_finer_precision_nests_in_coarser(dt: datetime) -> None:
     ranges = [date_range(text) for text in _renderings(dt)]
-    for (lo_coarse, hi_coarse), (lo_fine, hi_fine) in zip(ranges, ranges[1:], strict=False):
+    for (lo_coarse, hi_coarse), (lo_fine, hi_fine) in itertools.pairwise(ranges):
         assert lo_coarse <= lo_fine < hi_fine <= hi_coarse
     exact = us(dt.replace(tzinfo=UTC))
     assert ranges[-1] == (exact, exact + 1)

@@ -4,8 +4,9 @@ An expression is parsed once and compiled into nested Python closures. Evaluatio
 *nodes*: ``(value, fhir_type)`` pairs where ``value`` is the parsed JSON (dict, str, bool, int,
 float) and ``fhir_type`` the FHIR type name (``"Quantity"``, ``"dateTime"``, ``"Observation"``,
 fhirclient backbone names such as ``"ObservationComponent"``) or ``None`` when unknown. Types
-come from the :class:`TypeModel` shipped with the search data, so ``Observation.value`` knows
-to probe ``valueQuantity``, ``valueString``, ... and tags each result with its concrete type.
+come from the :class:`~fellesjournal.search.registry.TypeModel` shipped with the search data,
+so ``Observation.value`` knows to probe ``valueQuantity``, ``valueString``, ... and tags each
+result with its concrete type.
 
 Supported: paths (``A.b.c``), a leading type name as a filter (``Observation.code``,
 ``Resource.meta.tag``), ``|``, ``=``/``!=``, ``and``/``or``/``xor``/``implies``, ``is``/``as``
@@ -23,9 +24,12 @@ primitives; comparisons (``<``...), arithmetic and date literals are not support
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
+
+from fellesjournal.search.registry import PRIMITIVES, TypeModel
 
 __all__ = [
     "Branch", "CompiledExpression", "FhirPathError", "Node", "TypeModel", "compile_expression",
@@ -40,76 +44,9 @@ class FhirPathError(ValueError):
     """Syntax error, or a construct outside the supported subset (raised at compile time)."""
 
 
-PRIMITIVE_PARENT = {
-    "code": "string", "id": "string", "markdown": "string", "url": "uri", "canonical": "uri",
-    "oid": "uri", "uuid": "uri", "positiveInt": "integer", "unsignedInt": "integer",
-}
-PRIMITIVES = frozenset({
-    "base64Binary", "boolean", "canonical", "code", "date", "dateTime", "decimal", "id",
-    "instant", "integer", "markdown", "oid", "positiveInt", "string", "time", "unsignedInt",
-    "uri", "url", "uuid", "xhtml",
-})
-# Non-choice str elements are all typed "string" by the model, so "string" may stand for these.
-_STRINGISH = frozenset({"string", "code", "id", "markdown", "uri", "url", "canonical", "oid",
-                        "uuid", "base64Binary", "xhtml"})
 _SYSTEM_TYPES = {"String": "string", "Boolean": "boolean", "Integer": "integer",
                  "Decimal": "decimal", "Date": "date", "DateTime": "dateTime", "Time": "time"}
 _ID_RE = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-
-
-class TypeModel:
-    """FHIR R4 element types: ``types[T] = {"parent": P, "elements": {name: [[key, type, list]]}}``
-    (own elements only) and the set of resource type names."""
-
-    def __init__(self, types: Mapping[str, Mapping[str, Any]], resources: Iterable[str]):
-        self._parent: dict[str, str | None] = {n: (t.get("parent") or None) for n, t in types.items()}
-        self._own: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
-            n: {el: tuple((e[0], e[1]) for e in entries) for el, entries in t["elements"].items()}
-            for n, t in types.items()
-        }
-        self.resources: frozenset[str] = frozenset(resources)
-        self._elements: dict[tuple[str, str], tuple[tuple[str, str], ...] | None] = {}
-        self._sub: dict[tuple[str, str], bool] = {}
-        self._subtypes: dict[str, frozenset[str]] = {}
-
-    def known(self, name: str) -> bool:
-        return name in self._own or name in PRIMITIVES
-
-    def element(self, type_name: str, name: str) -> tuple[tuple[str, str], ...] | None:
-        """``((json_key, fhir_type), ...)`` of element ``name`` on ``type_name`` (inherited
-        included; several entries for a choice element), or None when it has no such element."""
-        key = (type_name, name)
-        try:
-            return self._elements[key]
-        except KeyError:
-            pass
-        t: str | None = type_name
-        found = None
-        while t is not None and found is None:
-            found = self._own.get(t, {}).get(name)
-            t = self._parent.get(t)
-        self._elements[key] = found
-        return found
-
-    def is_subtype(self, t: str | None, of: str) -> bool:
-        if t is None:
-            return False
-        key = (t, of)
-        hit = self._sub.get(key)
-        if hit is None:
-            hit = t == of or (t == "string" and of in _STRINGISH)
-            cur: str | None = t
-            while not hit and cur is not None:
-                cur = self._parent.get(cur) or PRIMITIVE_PARENT.get(cur)
-                hit = cur == of
-            self._sub[key] = hit
-        return hit
-
-    def subtypes(self, of: str) -> frozenset[str]:
-        if of not in self._subtypes:
-            names = set(self._own) | PRIMITIVES
-            self._subtypes[of] = frozenset(n for n in names if self.is_subtype(n, of))
-        return self._subtypes[of]
 
 
 def canonical_type(name: str) -> str:
@@ -381,8 +318,10 @@ def _make_step(entries: tuple[tuple[str, str | None], ...]) -> Fn:
                     x = v.get(key)
                     if x is not None:
                         for i in (x if type(x) is list else (x,)):
-                            t = i.get("resourceType") if typ == "Resource" and type(i) is dict else typ
-                            out.append((i, t))
+                            if typ == "Resource" and type(i) is dict:
+                                out.append((i, i.get("resourceType")))
+                            else:
+                                out.append((i, typ))
         return out
     return stepn
 
@@ -507,8 +446,7 @@ class _Compiler:
 
     def c_bin(self, ast: tuple, ctx: frozenset[str] | None) -> _Piece:
         op, lp, rp = ast[1], self.compile(ast[2], ctx), self.compile(ast[3], ctx)
-        lf: Fn = lp.fn or (lambda nodes, root: nodes)
-        rf: Fn = rp.fn or (lambda nodes, root: nodes)
+        lf, rf = lp.fn or _identity, rp.fn or _identity
         root = lp.root if lp.root == rp.root else None
         if op == "|":
             keys = None if lp.keys is None or rp.keys is None else lp.keys | rp.keys
@@ -551,12 +489,12 @@ class _Compiler:
                 f: Fn = where_ref
             else:
                 cond = self.compile(crit, tgt.types)
-                cf: Fn = cond.fn or (lambda nodes, root: nodes)
+                cf = cond.fn or _identity
                 f = lambda nodes, root: [n for n in nodes if _truth(cf([n], root))]  # noqa: E731
             return _Piece(self.chain(tgt, f), tgt.types, tgt.keys, tgt.through, tgt.root)
         if name == "select" and len(args) == 1:
             proj = self.compile(args[0], tgt.types)
-            pf: Fn = proj.fn or (lambda nodes, root: nodes)
+            pf = proj.fn or _identity
             return _Piece(self.chain(tgt, lambda nodes, root: [
                 x for n in nodes for x in pf([n], root)]), proj.types, tgt.keys, False, tgt.root)
         if name == "extension" and len(args) == 1 and args[0][0] == "lit":
@@ -602,40 +540,26 @@ def _resolve(n: Node, root: Any, resources: frozenset[str]) -> Node:
                     if type(c) is dict and c.get("id") == ref[1:]:
                         return c, c.get("resourceType")
                 return v, None
-            rtype = split_reference(ref, resources)[0]
+            rtype = _split_cached(ref, resources)[0]
             if rtype is not None:
                 return v, rtype
         t = v.get("type")
         return v, (t if type(t) is str and t in resources else None)
     if type(v) is str:
-        return v, split_reference(v, resources)[0]
+        return v, _split_cached(v, resources)[0]
     return v, None
 
 
-def _and(a: bool | None, b: bool | None) -> bool | None:
-    if a is False or b is False:
-        return False
-    return True if a and b else None
+_split_cached = lru_cache(maxsize=65536)(split_reference)
 
 
-def _or(a: bool | None, b: bool | None) -> bool | None:
-    if a or b:
-        return True
-    return False if a is False and b is False else None
-
-
-def _xor(a: bool | None, b: bool | None) -> bool | None:
-    return None if a is None or b is None else a != b
-
-
-def _implies(a: bool | None, b: bool | None) -> bool | None:
-    if a is False or b is True:
-        return True
-    return False if a is True and b is False else None
-
-
+# three-valued logic on (True, False, None = empty)
 _LOGIC: dict[str, Callable[[bool | None, bool | None], bool | None]] = {
-    "and": _and, "or": _or, "xor": _xor, "implies": _implies,
+    "and": lambda a, b: False if a is False or b is False else (True if a and b else None),
+    "or": lambda a, b: True if a or b else (False if a is False and b is False else None),
+    "xor": lambda a, b: None if a is None or b is None else a != b,
+    "implies": lambda a, b: True if a is False or b is True else (
+        False if a is True and b is False else None),
 }
 _BOOL = frozenset({"boolean"})
 _SIMPLE: dict[str, tuple[Fn, frozenset[str], bool]] = {

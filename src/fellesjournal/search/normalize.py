@@ -40,7 +40,9 @@ def normalize_string(s: str) -> str:
         return " ".join(s.lower().split())
     s = unicodedata.normalize("NFC", s.casefold()).translate(_NORDIC)
     s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
-    return " ".join(s.split())
+    # NFKD can expose capitals and Nordic letters again (e.g. "㎴" → "pV"): fold once more so
+    # that normalisation is idempotent
+    return " ".join(s.casefold().translate(_NORDIC).split())
 
 
 _DATE_RE = re.compile(

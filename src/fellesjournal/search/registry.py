@@ -14,6 +14,9 @@ Contracts
 * :meth:`Registry.patient_compartment` gives the param codes that put a resource of the type in
   a Patient compartment (``("{def}", "link")`` for Patient itself: ``{def}`` = the Patient is in
   its own compartment); ``()`` when the type is not in the compartment.
+* :attr:`Registry.types` is the R4 element :class:`TypeModel` (used by the FHIRPath compiler);
+  :meth:`Registry.compiled` / :meth:`Registry.compiled_component` give the compiled expressions
+  (``compiled_count`` of ``expression_count`` compile: 1,372 of 1,372 for R4).
 """
 
 from __future__ import annotations
@@ -21,21 +24,87 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fellesjournal.search.fhirpath import (
-    CompiledExpression,
-    FhirPathError,
-    TypeModel,
-    compile_expression,
-)
+if TYPE_CHECKING:  # fhirpath imports TypeModel from here; it is imported lazily below
+    from fellesjournal.search.fhirpath import CompiledExpression, FhirPathError
 
-__all__ = ["SearchParam", "Registry", "Unsupported", "load_registry"]
+__all__ = ["Registry", "SearchParam", "TypeModel", "Unsupported", "load_registry"]
 
 log = logging.getLogger(__name__)
+
+PRIMITIVE_PARENT = {
+    "code": "string", "id": "string", "markdown": "string", "url": "uri", "canonical": "uri",
+    "oid": "uri", "uuid": "uri", "positiveInt": "integer", "unsignedInt": "integer",
+}
+PRIMITIVES = frozenset({
+    "base64Binary", "boolean", "canonical", "code", "date", "dateTime", "decimal", "id",
+    "instant", "integer", "markdown", "oid", "positiveInt", "string", "time", "unsignedInt",
+    "uri", "url", "uuid", "xhtml",
+})
+# Non-choice str elements are all typed "string" by the model, so "string" may stand for these.
+_STRINGISH = frozenset({"string", "code", "id", "markdown", "uri", "url", "canonical", "oid",
+                        "uuid", "base64Binary", "xhtml"})
+class TypeModel:
+    """FHIR R4 element types: ``types[T] = {"parent": P, "elements": {name: [[key, type, list]]}}``
+    (own elements only) and the set of resource type names."""
+
+    def __init__(self, types: Mapping[str, Mapping[str, Any]], resources: Iterable[str]):
+        self._parent: dict[str, str | None] = {
+            n: (t.get("parent") or None) for n, t in types.items()}
+        self._own: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
+            n: {el: tuple((e[0], e[1]) for e in entries) for el, entries in t["elements"].items()}
+            for n, t in types.items()
+        }
+        self.resources: frozenset[str] = frozenset(resources)
+        self._elements: dict[tuple[str, str], tuple[tuple[str, str], ...] | None] = {}
+        self._sub: dict[tuple[str, str], bool] = {}
+        self._subtypes: dict[str, frozenset[str]] = {}
+
+    def known(self, name: str) -> bool:
+        return name in self._own or name in PRIMITIVES
+
+    def element(self, type_name: str, name: str) -> tuple[tuple[str, str], ...] | None:
+        """``((json_key, fhir_type), ...)`` of element ``name`` on ``type_name`` (inherited
+        included; several entries for a choice element), or None when it has no such element."""
+        key = (type_name, name)
+        try:
+            return self._elements[key]
+        except KeyError:
+            pass
+        t: str | None = type_name
+        found = None
+        while t is not None and found is None:
+            found = self._own.get(t, {}).get(name)
+            t = self._parent.get(t)
+        self._elements[key] = found
+        return found
+
+    def is_subtype(self, t: str | None, of: str) -> bool:
+        if t is None:
+            return False
+        key = (t, of)
+        hit = self._sub.get(key)
+        if hit is None:
+            hit = t == of or (t == "string" and of in _STRINGISH)
+            cur: str | None = t
+            while not hit and cur is not None:
+                cur = self._parent.get(cur) or PRIMITIVE_PARENT.get(cur)
+                hit = cur == of
+            self._sub[key] = hit
+        return hit
+
+    def subtypes(self, of: str) -> frozenset[str]:
+        if of not in self._subtypes:
+            names = set(self._own) | PRIMITIVES
+            self._subtypes[of] = frozenset(n for n in names if self.is_subtype(n, of))
+        return self._subtypes[of]
+
+
 
 PARAM_TYPES = frozenset({"string", "token", "reference", "date", "number", "quantity", "uri",
                          "composite", "special"})
@@ -155,6 +224,8 @@ class Registry:
         return sum(1 for p in self._params if p.expression and p.url not in bad)
 
     def _compile_all(self) -> tuple[Unsupported, ...]:
+        from fellesjournal.search.fhirpath import FhirPathError, compile_expression
+
         problems: list[Unsupported] = []
         memo: dict[str, CompiledExpression | FhirPathError] = {}
 

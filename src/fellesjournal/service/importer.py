@@ -9,7 +9,9 @@ loads nothing of itself and is reported with the reason; the rest go on.
 from __future__ import annotations
 
 import bz2
-from collections.abc import Callable, Iterator
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,10 +21,13 @@ import orjson
 from fellesjournal.fhir.errors import FhirError, bad_request
 from fellesjournal.service.bundles import parse_entries, process_transaction
 from fellesjournal.service.repository import GuardedRepository
-from fellesjournal.service.writes import check_body, ensure_type, new_id
+from fellesjournal.service.writes import check_body, content_issues, ensure_type, new_id
 from fellesjournal.store.base import WriteOp
+from fellesjournal.store.sql import SqlTransaction
 
 SUFFIXES = (".json", ".json.bz2", ".ndjson", ".ndjson.bz2")
+COMMIT_EVERY = 20_000
+PREFETCH = 3
 
 
 @dataclass
@@ -64,15 +69,62 @@ def _read(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def import_file(repo: GuardedRepository, path: Path) -> FileResult:
-    """Load one file atomically; never raises for bad content (the result says why)."""
-    result = FileResult(path)
+@dataclass(frozen=True)
+class Prepared:
+    """A file read, decompressed and (for Bundles) validated, ready to load."""
+
+    path: Path
+    data: bytes | None
+    valid: bool
+    error: str | None = None
+
+
+def prepare(path: Path, allow_test_identities: bool) -> Prepared:
+    """Read and validate one file; runs in a worker process beside the writer.
+
+    ``valid`` is True only when every resource in a batch/transaction Bundle passed
+    validation; otherwise the writer validates again and reports the precise error.
+    """
     try:
         data = _read(path)
+    except (OSError, EOFError, ValueError) as exc:
+        return Prepared(path, None, False, f"cannot read: {exc}")
+    if path.name.endswith((".ndjson", ".ndjson.bz2")):
+        return Prepared(path, data, False)
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return Prepared(path, data, False)
+    if not (isinstance(doc, dict) and doc.get("resourceType") == "Bundle"
+            and isinstance(doc.get("entry"), list)):
+        return Prepared(path, data, False)
+    for entry in doc["entry"]:
+        res = entry.get("resource") if isinstance(entry, dict) else None
+        if res is not None and (not isinstance(res, dict) or content_issues(
+                res, allow_test_identities=allow_test_identities)):
+            return Prepared(path, data, False)
+    return Prepared(path, data, True)
+
+
+def import_file(repo: GuardedRepository, path: Path, tx: SqlTransaction | None = None,
+                prepared: Prepared | None = None) -> FileResult:
+    """Load one file atomically; never raises for bad content (the result says why).
+
+    With ``tx`` the file loads in a savepoint of that transaction, so that one commit can
+    cover several files (far fewer pages written per resource); a failing file rolls
+    back to its savepoint and leaves the others alone.
+    """
+    result = FileResult(path)
+    if prepared is not None and prepared.error:
+        result.error = prepared.error
+        return result
+    try:
+        data = prepared.data if prepared and prepared.data is not None else _read(path)
         if path.name.endswith((".ndjson", ".ndjson.bz2")):
-            result.resources = _ndjson(repo, data)
+            result.resources = _ndjson(repo, data, tx)
         else:
-            result.resources = _document(repo, orjson.loads(data))
+            result.resources = _document(repo, orjson.loads(data), tx,
+                                         prevalidated=bool(prepared and prepared.valid))
     except FhirError as exc:
         result.error = str(exc)
     except orjson.JSONDecodeError as exc:
@@ -82,22 +134,24 @@ def import_file(repo: GuardedRepository, path: Path) -> FileResult:
     return result
 
 
-def _document(repo: GuardedRepository, doc: Any) -> int:
+def _document(repo: GuardedRepository, doc: Any, tx: SqlTransaction | None, *,
+              prevalidated: bool = False) -> int:
     if not isinstance(doc, dict) or "resourceType" not in doc:
         raise _bad("not a FHIR resource")
     if doc["resourceType"] == "Bundle" and doc.get("type") in ("transaction", "batch"):
         entries = parse_entries(doc)
-        results = process_transaction(repo, entries)
+        results = process_transaction(repo, entries, tx, prevalidated=prevalidated)
         return sum(1 for r in results if r.stored is not None)
     res_type = doc["resourceType"]
-    if doc.get("id"):
-        repo.update(res_type, doc["id"], doc)
-    else:
-        repo.create(res_type, doc)
+    with repo.savepoint(tx) as t:
+        if doc.get("id"):
+            repo.update(res_type, doc["id"], doc, tx=t)
+        else:
+            repo.create(res_type, doc, tx=t)
     return 1
 
 
-def _ndjson(repo: GuardedRepository, data: bytes) -> int:
+def _ndjson(repo: GuardedRepository, data: bytes, tx: SqlTransaction | None) -> int:
     ops: list[WriteOp] = []
     for n, line in enumerate(data.splitlines(), 1):
         if not line.strip():
@@ -118,8 +172,8 @@ def _ndjson(repo: GuardedRepository, data: bytes) -> int:
             raise _bad(f"line {n}: {exc}") from None
         ops.append(WriteOp("PUT" if res_id else "POST", res_type, res_id or new_id(),
                            resource))
-    with repo.writing() as tx:
-        repo.apply_many(tx, ops)
+    with repo.savepoint(tx) as t:
+        repo.apply_many(t, ops)
     return len(ops)
 
 
@@ -128,17 +182,31 @@ def _bad(message: str) -> FhirError:
 
 
 def run_import(repo: GuardedRepository, paths: list[Path],
-               progress: Callable[[FileResult, int], None] | None = None) -> ImportSummary:
-    """Import every file under ``paths``; ``progress(result, size)`` after each file."""
+               progress: Callable[[FileResult], None] | None = None,
+               commit_every: int = COMMIT_EVERY) -> ImportSummary:
+    """Import every file under ``paths``, committing about every ``commit_every`` resources.
+
+    The summary is the acknowledgement: everything it counts has been committed.
+    ``progress(result)`` is called after each file.
+    """
     summary = ImportSummary()
-    for path in discover(paths):
-        res = import_file(repo, path)
-        summary.files.append(res)
-        if progress:
-            progress(res, path.stat().st_size if path.exists() else 0)
+    files = discover(paths)
+    allow_test = repo.settings.allow_test_identities
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        ahead: deque[Future[Prepared]] = deque(
+            pool.submit(prepare, f, allow_test) for f in files[:PREFETCH])
+        i = 0
+        while i < len(files):
+            pending = 0
+            with repo.writing() as tx:
+                while i < len(files) and pending < commit_every:
+                    prepared = ahead.popleft().result()
+                    if i + PREFETCH < len(files):
+                        ahead.append(pool.submit(prepare, files[i + PREFETCH], allow_test))
+                    res = import_file(repo, files[i], tx, prepared)
+                    pending += res.resources
+                    summary.files.append(res)
+                    i += 1
+                    if progress:
+                        progress(res)
     return summary
-
-
-def iter_sizes(paths: list[Path]) -> Iterator[int]:
-    for p in discover(paths):
-        yield p.stat().st_size if p.exists() else 0

@@ -53,6 +53,16 @@ class GuardedRepository:
             yield tx
 
     @contextmanager
+    def savepoint(self, tx: SqlTransaction | None) -> Iterator[SqlTransaction]:
+        """A nested, all-or-nothing unit inside ``tx``, or a transaction of its own."""
+        if tx is None:
+            with self.writing() as t:
+                yield t
+        else:
+            with tx.conn.begin_nested():
+                yield tx
+
+    @contextmanager
     def reading(self) -> Iterator[SqlTransaction]:
         with self.store.snapshot() as tx:
             yield tx

@@ -31,13 +31,15 @@ def ensure_id(res_id: str) -> None:
 
 
 def check_body(
-    body: Any, res_type: str, res_id: str | None, *, allow_test_identities: bool
+    body: Any, res_type: str, res_id: str | None, *, allow_test_identities: bool,
+    validate: bool = True,
 ) -> dict[str, Any]:
     """Validate a resource body for a write to ``res_type`` (and ``res_id`` for updates).
 
     400 for the wrong type or a mismatched id, 422 for invalid content (structure,
     Norwegian identifiers' check digits). Returns the resource, meta cleaned of the
-    server-owned ``versionId`` and ``lastUpdated``.
+    server-owned ``versionId`` and ``lastUpdated``. ``validate=False`` is only for content
+    that :func:`content_issues` has already passed (bulk import validates in a worker).
     """
     if not isinstance(body, dict):
         raise bad_request("the body must be a JSON object holding a resource")
@@ -52,11 +54,10 @@ def check_body(
         if body_id != res_id:
             raise bad_request(f"id '{body_id}' in the body does not match '{res_id}' in the URL",
                               "id")
-    issues = validate_resource(
-        body, identifier_check=partial(check_identifier,
-                                       allow_test_identities=allow_test_identities))
-    if issues:
-        raise FhirError(422, issues)
+    if validate:
+        issues = content_issues(body, allow_test_identities=allow_test_identities)
+        if issues:
+            raise FhirError(422, issues)
     meta = body.get("meta")
     if isinstance(meta, dict):
         meta.pop("versionId", None)
@@ -64,6 +65,13 @@ def check_body(
         if not meta:
             body.pop("meta")
     return body
+
+
+def content_issues(body: dict[str, Any], *, allow_test_identities: bool) -> list[Issue]:
+    """Structure and identifier problems of one resource (empty when valid)."""
+    return validate_resource(
+        body, identifier_check=partial(check_identifier,
+                                       allow_test_identities=allow_test_identities))
 
 
 def invalid(diagnostics: str, expression: str | None = None) -> FhirError:

@@ -59,7 +59,7 @@ def _sqlite_engine(url: str, pool_size: int) -> sa.Engine:
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=60000")
-        cur.execute("PRAGMA cache_size=-65536")
+        cur.execute("PRAGMA cache_size=-524288")
         cur.execute("PRAGMA temp_store=MEMORY")
         cur.execute("PRAGMA mmap_size=268435456")
         cur.close()

@@ -131,11 +131,11 @@ class SqlTransaction:
         stamp = now_instant()
         seqs = self._next_seqs(len(ops))
         results: list[WriteResult] = []
-        inserts: list[dict[str, Any]] = []
+        inserts: list[tuple[Any, ...]] = []
         updates: list[dict[str, Any]] = []
-        history: list[dict[str, Any]] = []
+        history: list[tuple[Any, ...]] = []
         stale: list[dict[str, Any]] = []
-        index_rows: dict[str, list[dict[str, Any]]] = {k: [] for k in schema.INDEX_TABLES}
+        index_rows: dict[str, list[tuple[Any, ...]]] = {k: [] for k in schema.INDEX_TABLES}
         for op, seq in zip(ops, seqs, strict=True):
             key = (op.res_type, op.res_id)
             cur = current.get(key)
@@ -171,8 +171,9 @@ class SqlTransaction:
                 updates.append({**row, "k_type": op.res_type, "k_id": op.res_id})
                 stale.append({"k_type": op.res_type, "k_id": op.res_id})
             else:
-                inserts.append(row)
-            history.append({**row, "method": op.method})
+                inserts.append(tuple(row.values()))
+            history.append((seq, op.res_type, op.res_id, version, stamp, op.method, deleted,
+                            patient_id, content))
             results.append(WriteResult(
                 StoredResource(op.res_type, op.res_id, version, stamp, deleted, content,
                                op.method, seq),
@@ -229,11 +230,11 @@ class SqlTransaction:
 
     def _write_rows(
         self,
-        inserts: list[dict[str, Any]],
+        inserts: list[tuple[Any, ...]],
         updates: list[dict[str, Any]],
-        history: list[dict[str, Any]],
+        history: list[tuple[Any, ...]],
         stale: list[dict[str, Any]],
-        index_rows: dict[str, list[dict[str, Any]]],
+        index_rows: dict[str, list[tuple[Any, ...]]],
     ) -> None:
         conn = self.conn
         if stale:
@@ -249,33 +250,48 @@ class SqlTransaction:
                         seq=sa.bindparam("seq"), deleted=sa.bindparam("deleted"),
                         patient_id=sa.bindparam("patient_id"), content=sa.bindparam("content")),
                 updates)
-        if inserts:
-            conn.execute(_R.insert(), inserts)
-        if history:
-            conn.execute(_H.insert(), history)
+        self._bulk_insert(_R, _RESOURCE_COLUMNS, inserts)
+        self._bulk_insert(_H, _HISTORY_COLUMNS, history)
         for kind, rows in index_rows.items():
-            if rows:
-                conn.execute(schema.INDEX_TABLES[kind].insert(), rows)
+            self._bulk_insert(schema.INDEX_TABLES[kind], _INDEX_COLUMNS[kind], rows)
+
+    def _bulk_insert(self, table: sa.Table, columns: tuple[str, ...],
+                     rows: list[tuple[Any, ...]]) -> None:
+        """Insert tuples in ``columns`` order, bypassing per-row SQLAlchemy processing.
+
+        PostgreSQL gets ``COPY`` (an order of magnitude faster than INSERT for bundles);
+        SQLite gets one prepared INSERT run with ``executemany``.
+        """
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.dialect == "postgresql":
+            cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join("?" * len(columns))
+        self.conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})",
+                                  rows)
 
 
-_COLUMNS: dict[str, tuple[str, ...]] = {
-    kind: tuple(c.name for c in table.columns)[2:] for kind, table in schema.INDEX_TABLES.items()
+_RESOURCE_COLUMNS = ("res_type", "res_id", "version", "last_updated", "seq", "deleted",
+                     "patient_id", "content")
+_HISTORY_COLUMNS = ("seq", "res_type", "res_id", "version", "last_updated", "method",
+                    "deleted", "patient_id", "content")
+_INDEX_COLUMNS: dict[str, tuple[str, ...]] = {
+    kind: tuple(c.name for c in table.columns) for kind, table in schema.INDEX_TABLES.items()
 }
 
 
 def _collect_index_rows(
-    out: dict[str, list[dict[str, Any]]], res_type: str, res_id: str, rows: IndexRows
+    out: dict[str, list[tuple[Any, ...]]], res_type: str, res_id: str, rows: IndexRows
 ) -> None:
-    for kind, names in _COLUMNS.items():
+    for kind in _INDEX_COLUMNS:
         values = getattr(rows, kind)
-        if not values:
-            continue
-        target = out[kind]
-        for value in values:
-            row = dict(zip(names, value, strict=True))
-            row["res_type"] = res_type
-            row["res_id"] = res_id
-            target.append(row)
+        if values:
+            out[kind].extend((res_type, res_id, *value) for value in values)
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
