@@ -19,22 +19,13 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fellesjournal.api.conformance import capability_statement
-from fellesjournal.api.http import FhirEndpoint, metadata_endpoint, to_http
-from fellesjournal.api.responses import error_response
+from fellesjournal.api.http import SECURITY_HEADERS, FhirEndpoint
+from fellesjournal.api.responses import FHIR_JSON, error_response
 from fellesjournal.auth.tokens import BuiltinIssuer, TokenVerifier, smart_configuration
 from fellesjournal.fhir.errors import FhirError, error
 from fellesjournal.settings import Settings
 from fellesjournal.store.migrate import check_current
 from fellesjournal.store.sql import SqlStore
-
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-SECURITY_HEADERS = [
-    (b"cache-control", b"no-store"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
-]
 
 
 def software_version() -> str:
@@ -45,7 +36,7 @@ def software_version() -> str:
 
 
 class SecurityHeaders:
-    """Adds the privacy and security headers to every HTTP response, once."""
+    """Adds the privacy and security headers to every response of the Starlette part."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -65,24 +56,48 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(settings: Settings | None = None, store: SqlStore | None = None) -> Starlette:
+class Fellesjournal:
+    """The top-level ASGI app: ``/fhir`` goes straight to the FHIR endpoint, the rest
+    (discovery, issuer, and later the workspace and portal) to Starlette."""
+
+    def __init__(self, web: Starlette, fhir: FhirEndpoint) -> None:
+        self.web = web
+        self.fhir = fhir
+        self.state = web.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = scope["path"]
+            if path == "/fhir" or path.startswith("/fhir/"):
+                await self.fhir(scope, receive, send)
+                return
+        await self.web(scope, receive, send)
+
+
+def _outcome(exc: FhirError) -> Response:
+    resp = error_response(exc)
+    return Response(resp.body, resp.status, {"Content-Type": FHIR_JSON})
+
+
+def create_app(settings: Settings | None = None, store: SqlStore | None = None
+               ) -> Fellesjournal:
     """The whole application. ``store`` may be given by tests; otherwise one is created."""
     settings = settings or Settings()
     own_store = store is None
     store = store or SqlStore.from_settings(settings)
     verifier = TokenVerifier.from_settings(settings)
-    fhir = FhirEndpoint(settings, store, verifier)
     statement = capability_statement(settings, store.registry, software_version())
+    fhir = FhirEndpoint(settings, store, verifier, statement)
 
     async def smart(request: Request) -> Response:
         try:
             return JSONResponse(smart_configuration(settings))
         except FhirError as exc:
-            return to_http(error_response(exc))
+            return _outcome(exc)
 
     async def jwks(request: Request) -> Response:
         if not settings.issuer_enabled:
-            return to_http(error_response(error(404, "not-found", "no built-in issuer")))
+            return _outcome(error(404, "not-found", "no built-in issuer"))
         return JSONResponse(BuiltinIssuer.from_settings(settings).jwks())
 
     async def home(request: Request) -> Response:
@@ -100,12 +115,9 @@ def create_app(settings: Settings | None = None, store: SqlStore | None = None) 
         Route("/", home),
         Route("/.well-known/smart-configuration", smart),
         Route("/auth/jwks", jwks),
-        Route("/fhir/metadata", metadata_endpoint(statement), methods=["GET", "HEAD"]),
-        Route("/fhir", fhir.handle, methods=ALL_METHODS),
-        Route("/fhir/{path:path}", fhir.handle, methods=ALL_METHODS),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)],
                     lifespan=lifespan)
     app.state.settings = settings
     app.state.store = store
-    return app
+    return Fellesjournal(app, fhir)

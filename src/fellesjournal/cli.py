@@ -14,7 +14,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from fellesjournal.service.repository import GuardedRepository
 from fellesjournal.settings import Settings
+from fellesjournal.store.sql import SqlStore
 
 app = typer.Typer(help="Fellesjournal: one shared patient record on FHIR R4.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -40,9 +42,8 @@ def _settings() -> Settings:
         raise _fail(f"bad configuration: {str(exc).splitlines()[0]}") from None
 
 
-def _store(settings: Settings):  # type: ignore[no-untyped-def]
+def _store(settings: Settings) -> SqlStore:
     from fellesjournal.store.migrate import SchemaMismatch, check_current
-    from fellesjournal.store.sql import SqlStore
 
     store = SqlStore.from_settings(settings)
     try:
@@ -54,10 +55,9 @@ def _store(settings: Settings):  # type: ignore[no-untyped-def]
     return store
 
 
-def _system_repo(settings: Settings):  # type: ignore[no-untyped-def]
+def _system_repo(settings: Settings) -> GuardedRepository:
     from fellesjournal.access.actor import Actor
     from fellesjournal.service.context import RequestContext
-    from fellesjournal.service.repository import GuardedRepository
 
     actor = Actor("system", "cli", scopes=("system/*.*",))
     return GuardedRepository(_store(settings), settings, RequestContext(actor=actor))

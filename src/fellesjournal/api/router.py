@@ -56,6 +56,14 @@ def _bundle(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirRespons
     return system.bundle(req, repo, base, dispatch)
 
 
+def is_quick(req: FhirRequest) -> bool:
+    """A read or vread by id: answered on the event loop, without a thread hop."""
+    n = len(req.path)
+    return (req.method in ("GET", "HEAD") and not req.query
+            and (n == 2 or (n == 4 and req.path[2] == "_history"))
+            and not req.path[1].startswith(("$", "_")))
+
+
 def dispatch(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:
     """Answer one FHIR request (raises :class:`FhirError` for every failure)."""
     p = req.path

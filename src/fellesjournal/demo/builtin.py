@@ -101,8 +101,8 @@ def load_builtin(repo: GuardedRepository, *, force: bool = False) -> int:
     """Load the demo set unless patients exist already; returns how many were written."""
     if not force and repo.search("Patient", [("_count", "1"), ("_total", "none")]).matches:
         return 0
-    from fellesjournal.store.base import WriteOp
     from fellesjournal.service.writes import check_body
+    from fellesjournal.store.base import WriteOp
 
     ops = []
     for res in demo_resources():

@@ -53,7 +53,7 @@ def everything(
     if start or end:
         low = _range("start", start)[0] if start else None
         high = _range("end", end)[1] if end else None
-        window = [D.c.param.in_(_CLINICAL_DATE_PARAMS)]
+        window: list[Any] = [D.c.param.in_(_CLINICAL_DATE_PARAMS)]
         if low is not None:
             window.append(D.c.high > low)
         if high is not None:

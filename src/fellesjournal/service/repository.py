@@ -19,7 +19,7 @@ from fellesjournal.access.policy import decide
 from fellesjournal.fhir.errors import FhirError, bad_request, error, gone, not_found
 from fellesjournal.search.params import Parser, SearchRequest
 from fellesjournal.service.context import RequestContext
-from fellesjournal.service.searching import SearchResult, Searcher
+from fellesjournal.service.searching import Searcher, SearchResult
 from fellesjournal.service.writes import check_body, ensure_id, ensure_type, new_id
 from fellesjournal.settings import Settings
 from fellesjournal.store.base import StoredResource, WriteOp, WriteResult
@@ -74,11 +74,8 @@ class GuardedRepository:
         """The current version; 404 if unknown, 410 if deleted."""
         ensure_type(res_type)
         self.guard("read", res_type)
-        if tx is None:
-            with self.reading() as tx2:
-                stored = tx2.read(res_type, res_id)
-        else:
-            stored = tx.read(res_type, res_id)
+        stored = (self.store.read_current(res_type, res_id) if tx is None
+                  else tx.read(res_type, res_id))
         if stored is None:
             raise not_found(f"{res_type}/{res_id} not found")
         if stored.deleted:

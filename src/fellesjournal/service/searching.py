@@ -109,7 +109,7 @@ class Searcher:
         return included
 
     def _forward(self, inc: Include, frontier: list[tuple[str, str]]) -> set[tuple[str, str]]:
-        conds = [REF.c.target_id.is_not(None), REF.c.target_type.is_not(None)]
+        conds: list[Any] = [REF.c.target_id.is_not(None), REF.c.target_type.is_not(None)]
         if inc.source_type != "*":
             conds.append(REF.c.res_type == inc.source_type)
         if inc.param != "*":

@@ -69,6 +69,32 @@ class SqlStore:
         with self.engine.connect() as conn, conn.begin():
             yield SqlTransaction(self, conn, read_only=True)
 
+    def read_current(self, res_type: str, res_id: str) -> StoredResource | None:
+        """:meth:`SqlTransaction.read` outside a transaction: one statement, no BEGIN.
+
+        The hot path of the API (read by id); a single SELECT is consistent on its own.
+        """
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(self._read_sql, (res_type, res_id))
+            row = cursor.fetchone()
+            cursor.close()
+        finally:
+            raw.close()
+        if row is None:
+            return None
+        return StoredResource(res_type, res_id, row[0], row[1], bool(row[2]), row[3],
+                              seq=row[4])
+
+    @property
+    def _read_sql(self) -> str:
+        if self.dialect == "postgresql":
+            return ("SELECT version, last_updated, deleted, content::text, seq FROM resources "
+                    "WHERE res_type = %s AND res_id = %s")
+        return ("SELECT version, last_updated, deleted, content, seq FROM resources "
+                "WHERE res_type = ? AND res_id = ?")
+
     def iter_types(self) -> Iterator[str]:
         with self.engine.connect() as conn:
             yield from conn.execute(sa.select(_R.c.res_type).distinct()).scalars()
