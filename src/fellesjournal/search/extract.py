@@ -13,7 +13,8 @@ Contract of :func:`extract`
 
 Row shapes and value rules (spec page "Search parameter types"):
 
-* ``string`` ``(param, normalized)``: string/markdown; HumanName family, given, prefix, suffix,
+* ``string`` ``(param, normalized, exact)``: ``exact`` is the value as written (for
+  ``:exact``); string/markdown; HumanName family, given, prefix, suffix,
   text; Address line, city, district, state, postalCode, country, text.
 * ``token`` ``(param, system, code, text)``: code/string/uri/id → (None, value, None);
   boolean → "true"/"false"; Coding → (system, code, norm(display)); CodeableConcept → each
@@ -84,7 +85,7 @@ _INF = math.inf
 @dataclass(slots=True)
 class IndexRows:
     """Index rows of one resource, by search-parameter type (see module docstring)."""
-    string: list[tuple[str, str]]
+    string: list[tuple[str, str, str]]
     token: list[tuple[str, str | None, str | None, str | None]]
     reference: list[tuple[str, str | None, str | None, str | None]]
     date: list[tuple[str, int, int]]
@@ -201,7 +202,7 @@ def _string(code: str, nodes: list[Node], rows: IndexRows, root: Any) -> None:
         if type(v) is str:
             n = _norm(v)
             if n:
-                out.append((code, n))
+                out.append((code, n, v[:MAX_STRING]))
         elif type(v) is dict:
             if t == "HumanName" or (t is None and ("family" in v or "given" in v)):
                 parts = _NAME_PARTS
@@ -213,7 +214,7 @@ def _string(code: str, nodes: list[Node], rows: IndexRows, root: Any) -> None:
                 x = v.get(p)
                 for s in (x if type(x) is list else (x,)):
                     if type(s) is str and (n := _norm(s)):
-                        out.append((code, n))
+                        out.append((code, n, s[:MAX_STRING]))
 
 
 # ----------------------------------------------------------------------------- reference
@@ -390,7 +391,7 @@ def _component_values(nodes: list[Node], def_type: str, types: frozenset[str],
             scratch.date.clear()
         elif kind == "string":
             _string("", one, scratch, None)
-            out.extend((None, s, None, None, None) for _p, s in scratch.string)
+            out.extend((None, s, None, None, None) for _p, s, _exact in scratch.string)
             scratch.string.clear()
         elif kind == "number":
             _number("", one, scratch, None)

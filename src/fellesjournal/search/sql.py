@@ -114,7 +114,7 @@ def _value_conditions(res_type: str, crit: Criterion) -> tuple[str, str, list[Cl
             if mod == "contains":
                 conds.append(t.c.value.like(f"%{n}%", escape="\\"))
             elif mod == "exact":
-                conds.append(t.c.value == normalize_string(v))
+                conds.append(sa.and_(t.c.value == normalize_string(v), t.c.exact == v))
             else:
                 conds.append(t.c.value.like(f"{n}%", escape="\\"))
         return "string", p.code, conds

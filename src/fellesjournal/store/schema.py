@@ -91,7 +91,10 @@ def _index_table(name: str, *columns: sa.Column[Any], lookup: tuple[str, ...]) -
 
 
 idx_string = _index_table(
-    "idx_string", sa.Column("value", sa.String(512), nullable=False), lookup=("value",)
+    "idx_string",
+    sa.Column("value", sa.String(512), nullable=False),
+    sa.Column("exact", sa.String(512), nullable=False),
+    lookup=("value",),
 )
 idx_token = _index_table(
     "idx_token",

@@ -112,6 +112,7 @@ def upgrade() -> None:
         sa.Column("res_id", sa.String(length=64), nullable=False),
         sa.Column("param", sa.String(length=100), nullable=False),
         sa.Column("value", sa.String(length=512), nullable=False),
+        sa.Column("exact", sa.String(length=512), nullable=False),
     )
     with op.batch_alter_table("idx_string", schema=None) as batch_op:
         batch_op.create_index("ix_idx_string_lookup", ["res_type", "param", "value"], unique=False)

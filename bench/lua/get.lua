@@ -1,0 +1,2 @@
+-- GET the URL given to wrk (read by id, searches): nothing beyond common.lua's header.
+-- With no request() function wrk builds the request once and reuses it.
