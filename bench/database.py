@@ -52,8 +52,12 @@ class BenchDatabase:
             self._create_postgres()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self.keep:
             print(f"kept {self.folder} and {self.url}", flush=True)
             return
@@ -80,11 +84,14 @@ class BenchDatabase:
         admin, name = self._admin()
         try:
             with admin.connect() as conn:
-                exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                      {"n": name}).first()
+                exists = conn.execute(
+                    sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+                ).first()
                 if exists and not self.replace:
-                    raise SystemExit(f"database {name} exists; pass --replace to drop and "
-                                     "recreate it, or name another")
+                    raise SystemExit(
+                        f"database {name} exists; pass --replace to drop and "
+                        "recreate it, or name another"
+                    )
                 quoted = conn.dialect.identifier_preparer.quote(name)
                 if exists:
                     conn.execute(sa.text(f"DROP DATABASE {quoted} WITH (FORCE)"))
@@ -108,9 +115,12 @@ class BenchDatabase:
         engine = sa.create_engine(engine_url(self.url))
         try:
             with engine.connect() as conn:
-                row = conn.execute(sa.text(
-                    "SELECT patient_id, COUNT(*) FROM resources WHERE patient_id IS NOT NULL "
-                    "AND NOT deleted GROUP BY patient_id ORDER BY 2 DESC, 1 LIMIT 1")).one()
+                row = conn.execute(
+                    sa.text(
+                        "SELECT patient_id, COUNT(*) FROM resources WHERE patient_id IS NOT NULL "
+                        "AND NOT deleted GROUP BY patient_id ORDER BY 2 DESC, 1 LIMIT 1"
+                    )
+                ).one()
                 return str(row[0]), int(row[1])
         finally:
             engine.dispose()
@@ -121,9 +131,11 @@ class BenchDatabase:
         try:
             with engine.connect() as conn:
                 if self.backend == "sqlite":
-                    return "SQLite " + str(conn.execute(sa.text("SELECT sqlite_version()"))
-                                           .scalar_one())
-                return "PostgreSQL " + str(conn.execute(sa.text("SHOW server_version"))
-                                           .scalar_one())
+                    return "SQLite " + str(
+                        conn.execute(sa.text("SELECT sqlite_version()")).scalar_one()
+                    )
+                return "PostgreSQL " + str(
+                    conn.execute(sa.text("SHOW server_version")).scalar_one()
+                )
         finally:
             engine.dispose()

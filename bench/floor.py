@@ -42,12 +42,18 @@ JSON_HEADERS = [(b"content-type", b"application/fhir+json; charset=utf-8")]
 PAGE = 50
 
 _READ = "SELECT {c} FROM resources WHERE res_type = ? AND res_id = ? AND NOT deleted"
-_SEARCH = ("SELECT res_type, res_id, {c} FROM resources WHERE NOT deleted AND res_type = ? "
-           "AND res_id IN ({sub}) ORDER BY res_id LIMIT " + str(PAGE + 1))
-_TOKEN_SUB = ("SELECT res_id FROM idx_token WHERE res_type = ? AND param = 'identifier' "
-              "AND system = ? AND code = ?")
-_NAME_SUB = ("SELECT res_id FROM idx_string WHERE res_type = ? AND param = 'name' "
-             "AND value LIKE ? ESCAPE '\\'")
+_SEARCH = (
+    "SELECT res_type, res_id, {c} FROM resources WHERE NOT deleted AND res_type = ? "
+    "AND res_id IN ({sub}) ORDER BY res_id LIMIT " + str(PAGE + 1)
+)
+_TOKEN_SUB = (
+    "SELECT res_id FROM idx_token WHERE res_type = ? AND param = 'identifier' "
+    "AND system = ? AND code = ?"
+)
+_NAME_SUB = (
+    "SELECT res_id FROM idx_string WHERE res_type = ? AND param = 'name' "
+    "AND value LIKE ? ESCAPE '\\'"
+)
 _EVERYTHING = """
 WITH comp AS (
   SELECT res_type, res_id, {c} AS content FROM resources
@@ -65,10 +71,12 @@ SELECT u.res_type, u.res_id, u.content FROM (
 ) u
 ORDER BY CASE WHEN u.res_type = 'Patient' THEN 0 ELSE 1 END, u.res_type, u.res_id
 """
-_UPSERT = ("INSERT INTO resources (res_type, res_id, version, last_updated, seq, deleted, "
-           "patient_id, content) VALUES (?, ?, 1, ?, 0, false, NULL, {j}) "
-           "ON CONFLICT (res_type, res_id) DO UPDATE SET version = resources.version + 1, "
-           "last_updated = excluded.last_updated, content = excluded.content, deleted = false")
+_UPSERT = (
+    "INSERT INTO resources (res_type, res_id, version, last_updated, seq, deleted, "
+    "patient_id, content) VALUES (?, ?, 1, ?, 0, false, NULL, {j}) "
+    "ON CONFLICT (res_type, res_id) DO UPDATE SET version = resources.version + 1, "
+    "last_updated = excluded.last_updated, content = excluded.content, deleted = false"
+)
 _DELETE = "DELETE FROM resources WHERE res_type = ? AND res_id = ?"
 
 
@@ -85,10 +93,15 @@ class SqliteDb:
     json_param = "?"
 
     def __init__(self, path: str) -> None:
-        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                                    timeout=60)
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=60000",
-                       "cache_size=-524288", "temp_store=MEMORY", "mmap_size=268435456"):
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=60)
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=FULL",
+            "busy_timeout=60000",
+            "cache_size=-524288",
+            "temp_store=MEMORY",
+            "mmap_size=268435456",
+        ):
             self.conn.execute(f"PRAGMA {pragma}")
 
     def sql(self, text: str) -> str:
@@ -123,8 +136,9 @@ class PostgresDb:
     def __init__(self, url: str) -> None:
         from psycopg_pool import AsyncConnectionPool
 
-        self.pool = AsyncConnectionPool(url, min_size=4, max_size=4, open=False,
-                                        kwargs={"autocommit": True})
+        self.pool = AsyncConnectionPool(
+            url, min_size=4, max_size=4, open=False, kwargs={"autocommit": True}
+        )
 
     def sql(self, text: str) -> str:
         return text.replace("%", "%%").replace("?", "%s")
@@ -157,9 +171,13 @@ def open_db(url: str) -> SqliteDb | PostgresDb:
 def _bundle(base: str, rows: Sequence[tuple[Any, ...]], total: int) -> bytes:
     entries = b",".join(
         b'{"fullUrl":"%s/%s/%s","resource":%s,"search":{"mode":"match"}}'
-        % (base.encode(), t.encode(), i.encode(), c.encode()) for t, i, c in rows)
+        % (base.encode(), t.encode(), i.encode(), c.encode())
+        for t, i, c in rows
+    )
     return b'{"resourceType":"Bundle","type":"searchset","total":%d,"entry":[%s]}' % (
-        total, entries)
+        total,
+        entries,
+    )
 
 
 class Floor:
@@ -214,8 +232,9 @@ class Floor:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _answer(self, scope: Scope, body: bytes
-                      ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    async def _answer(
+        self, scope: Scope, body: bytes
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         db = self.db
         assert db is not None
         method = scope["method"]
@@ -234,8 +253,9 @@ class Floor:
                 params: tuple[Any, ...] = (res_type, res_type, system, code)
                 rows = await db.fetch(self.q["identifier"], params)
             elif "name" in query:
-                rows = await db.fetch(self.q["name"],
-                                      (res_type, res_type, _like_prefix(query["name"])))
+                rows = await db.fetch(
+                    self.q["name"], (res_type, res_type, _like_prefix(query["name"]))
+                )
             else:
                 return 400, [], b""
             return 200, JSON_HEADERS, _bundle(base, rows[:PAGE], len(rows[:PAGE]))

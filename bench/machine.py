@@ -56,8 +56,10 @@ def machine_info() -> dict[str, str]:
         "RAM": _memory(),
         "OS": _os(),
         "Python": sys.version.split()[0],
-        "uvicorn": (f"{_package('uvicorn')} (uvloop {_package('uvloop')}, "
-                    f"httptools {_package('httptools')})"),
+        "uvicorn": (
+            f"{_package('uvicorn')} (uvloop {_package('uvloop')}, "
+            f"httptools {_package('httptools')})"
+        ),
         "SQLite": sqlite3.sqlite_version,
     }
 
@@ -65,11 +67,22 @@ def machine_info() -> dict[str, str]:
 def git_commit(repo: Path) -> str:
     """``git rev-parse --short HEAD``, plus "dirty" when the work tree has changes."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo,
-                              capture_output=True, text=True, check=True, timeout=30)
-        status = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain"],
-                                cwd=repo, capture_output=True, text=True, check=True,
-                                timeout=60)
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
+        status = subprocess.run(
+            ["git", "--no-optional-locks", "status", "--porcelain"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown (not a git work tree)"
     commit = head.stdout.strip()

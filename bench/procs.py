@@ -8,6 +8,7 @@ still alive (by the PIDs noted before, when the PID still runs the same command)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -30,8 +31,15 @@ def free_port() -> int:
 class Service:
     """A long-running child (server or floor), its output kept in a log file."""
 
-    def __init__(self, name: str, cmd: Sequence[str], env: dict[str, str], log: Path,
-                 ready_url: str, cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        cmd: Sequence[str],
+        env: dict[str, str],
+        log: Path,
+        ready_url: str,
+        cwd: Path | None = None,
+    ) -> None:
         self.name = name
         self.cmd = list(cmd)
         self.env = env
@@ -44,8 +52,12 @@ class Service:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     @property
@@ -54,14 +66,21 @@ class Service:
 
     def start(self, timeout: float = 60.0) -> None:
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=out,
-                                         stderr=subprocess.STDOUT, cwd=self.cwd,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.cmd,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.cwd,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; "
-                                   f"see {self.log}:\n{self._tail()}")
+                raise RuntimeError(
+                    f"{self.name} exited with {self.proc.returncode}; "
+                    f"see {self.log}:\n{self._tail()}"
+                )
             try:
                 if httpx.get(self.ready_url, timeout=2).status_code < 500:
                     return
@@ -94,10 +113,8 @@ class Service:
         # A worker that outlived its supervisor is ended by its own PID.
         for pid, cmdline in workers.items():
             if cmdline and _cmdline(pid) == cmdline:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
 
     def _tail(self, lines: int = 20) -> str:
         try:

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 BACKENDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
-PG_COMMAND = (".venv/bin/python -m bench.run --database-url "
-              "postgresql://postgres@127.0.0.1:5432/fj_bench")
+PG_COMMAND = (
+    ".venv/bin/python -m bench.run --database-url postgresql://postgres@127.0.0.1:5432/fj_bench"
+)
 
 INTRO = f"""# Benchmarks
 
@@ -92,10 +93,14 @@ class Section:
     notes: list[str] = field(default_factory=list)
 
     def table(self) -> str:
-        lines = ["| What | Measured | Budget | Floor | vs floor | Result |",
-                 "|---|---|---|---|---|---|"]
-        lines += [f"| {r.what} | {r.measured} | {r.budget} | {r.floor} | {r.vs_floor} | "
-                  f"{r.result} |" for r in self.rows]
+        lines = [
+            "| What | Measured | Budget | Floor | vs floor | Result |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r.what} | {r.measured} | {r.budget} | {r.floor} | {r.vs_floor} | {r.result} |"
+            for r in self.rows
+        ]
         return "\n".join(lines)
 
     def render(self) -> str:
@@ -114,8 +119,16 @@ class Section:
         if self.notes:
             out += [*[f"* {n}" for n in self.notes], ""]
         if self.runs:
-            out += ["<details><summary>Every timed run</summary>", "", "```",
-                    *self.runs, "```", "", "</details>", ""]
+            out += [
+                "<details><summary>Every timed run</summary>",
+                "",
+                "```",
+                *self.runs,
+                "```",
+                "",
+                "</details>",
+                "",
+            ]
         return "\n".join(out).rstrip() + "\n"
 
 
@@ -138,8 +151,10 @@ def write(path: Path, section: Section) -> None:
             body = section.render()
         else:
             body = _existing(old, backend) or (
-                f"Not run yet: `{PG_COMMAND}`.\n" if backend == "postgresql"
-                else "Not run yet: `make bench`.\n")
+                f"Not run yet: `{PG_COMMAND}`.\n"
+                if backend == "postgresql"
+                else "Not run yet: `make bench`.\n"
+            )
         begin, end = _markers(backend)
         parts.append(f"## {title}\n\n{begin}\n{body}{end}\n")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,8 @@ import orjson
 
 IMPORT_LINE = re.compile(
     r"imported ([\d,]+) resources from (\d+) of (\d+) files in ([\d.]+) s "
-    r"\(([\d,]+) resources/s\)")
+    r"\(([\d,]+) resources/s\)"
+)
 PREFERRED_IDENTIFIER_SYSTEM = "http://hl7.org/fhir/sid/us-ssn"
 
 
@@ -34,16 +35,28 @@ class ImportResult:
 def run_import(cli: Path, dataset: Path, env: dict[str, str], log: Path) -> ImportResult:
     """Import the whole dataset folder with the CLI and read the rate it prints."""
     started = time.perf_counter()
-    out = subprocess.run([str(cli), "import", str(dataset)], env=env, capture_output=True,
-                         text=True, check=False, timeout=3600)
+    out = subprocess.run(
+        [str(cli), "import", str(dataset)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=3600,
+    )
     wall = time.perf_counter() - started
     log.write_text(out.stdout + out.stderr)
     match = IMPORT_LINE.search(out.stderr)
     if match is None:
         raise RuntimeError(f"import did not report (exit {out.returncode}); see {log}")
     resources = int(match.group(1).replace(",", ""))
-    return ImportResult(resources, int(match.group(2)), int(match.group(3)),
-                        float(match.group(4)), float(match.group(5).replace(",", "")), wall)
+    return ImportResult(
+        resources,
+        int(match.group(2)),
+        int(match.group(3)),
+        float(match.group(4)),
+        float(match.group(5).replace(",", "")),
+        wall,
+    )
 
 
 @dataclass
@@ -76,15 +89,15 @@ def pick_targets(client: httpx.Client, patient_id: str, compartment_size: int) -
     identifiers = [i for i in patient.get("identifier", []) if i.get("system") and i.get("value")]
     if not identifiers:
         raise RuntimeError(f"Patient/{patient_id} has no identifier with system and value")
-    chosen = next((i for i in identifiers if i["system"] == PREFERRED_IDENTIFIER_SYSTEM),
-                  identifiers[0])
+    chosen = next(
+        (i for i in identifiers if i["system"] == PREFERRED_IDENTIFIER_SYSTEM), identifiers[0]
+    )
     names = patient.get("name", [])
     name = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
     family = name.get("family")
     if not family:
         raise RuntimeError(f"Patient/{patient_id} has no family name")
-    return Targets(patient_id, compartment_size, f"{chosen['system']}|{chosen['value']}",
-                   family)
+    return Targets(patient_id, compartment_size, f"{chosen['system']}|{chosen['value']}", family)
 
 
 def check_search(client: httpx.Client, path: str, expect_id: str) -> int:
@@ -102,11 +115,19 @@ def make_pool(client: httpx.Client, prefix: str, size: int) -> None:
     """PUT ``size`` Patients ``{prefix}-{i}``, the read/update pool of the CRUD mix."""
     for i in range(size):
         res_id = f"{prefix}-{i}"
-        body = {"resourceType": "Patient", "id": res_id, "active": True,
-                "name": [{"use": "official", "family": "Crudpool", "given": [f"P{i}"]}],
-                "gender": "male", "birthDate": "1960-02-29"}
-        resp = client.put(f"/fhir/Patient/{res_id}", content=orjson.dumps(body),
-                          headers={"Content-Type": "application/fhir+json"})
+        body = {
+            "resourceType": "Patient",
+            "id": res_id,
+            "active": True,
+            "name": [{"use": "official", "family": "Crudpool", "given": [f"P{i}"]}],
+            "gender": "male",
+            "birthDate": "1960-02-29",
+        }
+        resp = client.put(
+            f"/fhir/Patient/{res_id}",
+            content=orjson.dumps(body),
+            headers={"Content-Type": "application/fhir+json"},
+        )
         resp.raise_for_status()
 
 
@@ -131,9 +152,11 @@ class Latencies:
         return max(self.samples)
 
     def summary(self) -> str:
-        return (f"p50 {self.p50:.0f} ms, p95 {self.p95:.0f} ms, max {self.max:.0f} ms "
-                f"({len(self.samples)} requests, {self.entries} entries, "
-                f"{self.bytes / 1e6:.1f} MB)")
+        return (
+            f"p50 {self.p50:.0f} ms, p95 {self.p95:.0f} ms, max {self.max:.0f} ms "
+            f"({len(self.samples)} requests, {self.entries} entries, "
+            f"{self.bytes / 1e6:.1f} MB)"
+        )
 
 
 def _percentile(samples: list[float], pct: float) -> float:

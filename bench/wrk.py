@@ -67,13 +67,18 @@ class Run:
     @classmethod
     def from_json(cls, data: dict[str, float]) -> Run:
         seconds = data["duration_us"] / 1e6
-        socket_errors = sum(int(data[k]) for k in ("connect_errors", "read_errors",
-                                                   "write_errors", "timeouts"))
+        socket_errors = sum(
+            int(data[k]) for k in ("connect_errors", "read_errors", "write_errors", "timeouts")
+        )
         return cls(
-            requests=int(data["requests"]), seconds=seconds,
+            requests=int(data["requests"]),
+            seconds=seconds,
             rps=data["requests"] / seconds if seconds else 0.0,
-            p50=data["p50_us"] / 1000, p90=data["p90_us"] / 1000, p95=data["p95_us"] / 1000,
-            p99=data["p99_us"] / 1000, max=data["max_us"] / 1000,
+            p50=data["p50_us"] / 1000,
+            p90=data["p90_us"] / 1000,
+            p95=data["p95_us"] / 1000,
+            p99=data["p99_us"] / 1000,
+            max=data["max_us"] / 1000,
             errors=socket_errors + int(data["status_errors"]),
             status_errors=int(data["status_errors"]),
         )
@@ -113,8 +118,10 @@ class Measurement:
         return sum(r.requests for r in self.runs)
 
     def summary(self) -> str:
-        return (f"{self.rps:,.0f} req/s, p50 {self.p50:.1f} ms, p95 {self.p95:.1f} ms, "
-                f"p99 {self.p99:.1f} ms, errors {self.errors}")
+        return (
+            f"{self.rps:,.0f} req/s, p50 {self.p50:.1f} ms, p95 {self.p95:.1f} ms, "
+            f"p99 {self.p99:.1f} ms, errors {self.errors}"
+        )
 
 
 @dataclass
@@ -145,26 +152,45 @@ class Wrk:
         """``common.lua`` followed by the scenario script, as one file for ``-s``."""
         path = self._tmp / f"{name}.lua"
         if not path.exists():
-            text = (LUA_DIR / "common.lua").read_text() + "\n" + (LUA_DIR / f"{name}.lua").read_text()
+            text = (
+                (LUA_DIR / "common.lua").read_text() + "\n" + (LUA_DIR / f"{name}.lua").read_text()
+            )
             path.write_text(text)
         return path
 
     def once(self, url: str, script: str, seconds: int, env: dict[str, str] | None = None) -> Run:
         """One run of ``seconds``; raises :class:`WrkError` when wrk reports nothing."""
         p = self.protocol
-        cmd = [self.binary, f"-t{p.threads}", f"-c{p.connections}", f"-d{seconds}s",
-               f"--timeout={p.timeout}s", "-s", str(self._script(script)), url]
+        cmd = [
+            self.binary,
+            f"-t{p.threads}",
+            f"-c{p.connections}",
+            f"-d{seconds}s",
+            f"--timeout={p.timeout}s",
+            "-s",
+            str(self._script(script)),
+            url,
+        ]
         run_env = {**os.environ, **(env or {}), "BENCH_TOKEN": self.token}
-        out = subprocess.run(cmd, capture_output=True, text=True, env=run_env, check=False,
-                             timeout=seconds + p.timeout + 30)
+        out = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            env=run_env,
+            check=False,
+            timeout=seconds + p.timeout + 30,
+        )
         for line in out.stdout.splitlines():
             if line.startswith(RESULT_PREFIX):
-                return Run.from_json(json.loads(line[len(RESULT_PREFIX):]))
-        raise WrkError(f"wrk gave no result for {url} (exit {out.returncode}): "
-                       f"{(out.stderr or out.stdout).strip()[:500]}")
+                return Run.from_json(json.loads(line[len(RESULT_PREFIX) :]))
+        raise WrkError(
+            f"wrk gave no result for {url} (exit {out.returncode}): "
+            f"{(out.stderr or out.stdout).strip()[:500]}"
+        )
 
-    def measure(self, url: str, script: str = "get", env: dict[str, str] | None = None
-                ) -> Measurement:
+    def measure(
+        self, url: str, script: str = "get", env: dict[str, str] | None = None
+    ) -> Measurement:
         """Warm up, then the timed runs; the median of those is the measurement."""
         p = self.protocol
         if p.warmup > 0:

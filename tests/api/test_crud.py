@@ -139,3 +139,16 @@ def test_history_type_and_system(client) -> None:
     assert any(link["relation"] == "next" for link in hist["link"]) or hist["total"] == 1
     sys_hist = client.get("/fhir/_history?_count=2").json()
     assert len(sys_hist["entry"]) == 2
+
+
+def test_system_search_with_type_and_common_params(client) -> None:
+    tag = f"sys{uuid.uuid4().hex[:10]}"
+    meta = {"tag": [{"system": "urn:test:sys", "code": tag}]}
+    pid = client.post("/fhir/Patient", json=_patient(meta=meta)).json()["id"]
+    bid = client.post("/fhir/Basic", json={"resourceType": "Basic", "code": {"text": "x"},
+                                           "meta": meta}).json()["id"]
+    both = client.get(f"/fhir?_tag=urn:test:sys|{tag}").json()
+    assert {e["resource"]["id"] for e in both["entry"]} == {pid, bid}
+    only = client.get(f"/fhir?_tag=urn:test:sys|{tag}&_type=Basic").json()
+    assert [e["resource"]["id"] for e in only["entry"]] == [bid]
+    assert client.get("/fhir?_type=Nope").status_code == 400

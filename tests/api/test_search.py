@@ -127,6 +127,8 @@ def test_string_contains(client) -> None:
         "lig-mu": {"p5"},
         "aas": {"p1", "p2"},
         "xyz": set(),
+        "%": set(),  # SQL wildcards are literal characters
+        "_": set(),
     }, pats)
     _table(client, "Patient", {"given": g}, "address-city:contains", {
         "mso": {"p1"}, "DØ": {"p4"}, "ø": {"p1", "p2", "p4", "p5"},  # ø is folded to o
@@ -585,3 +587,45 @@ def test_tag_profile_security(client) -> None:
     _table(client, "Patient", scope, "_security", {f"{sec}|R": {"secret"},
                                                    f"{tags}|R": set()}, pats)
     _table(client, "Patient", scope, "_tag:not", {f"{tags}|vip": set(pats) - {"tagged"}}, pats)
+
+
+def test_system_level_search_common_parameters(client) -> None:
+    u = _uid()
+    tags = f"urn:tags:{u}"
+    pid = _create(client, {"resourceType": "Patient",
+                           "meta": {"tag": [{"system": tags, "code": "v"}]}})
+    oid = _create(client, _obs(f"urn:cs:{u}", "x", meta={"tag": [{"system": tags,
+                                                                  "code": "v"}]}))
+    _create(client, {"resourceType": "Basic", "code": {"text": "untagged"}})
+
+    def keys(params: Params) -> tuple[set[str], int | None, list[Any]]:
+        r = client.get("/fhir", params=params)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        entries = body.get("entry", [])
+        found = {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in entries
+                 if e["search"]["mode"] == "match"}
+        return found, body.get("total"), [e for e in entries if e["search"]["mode"] != "match"]
+
+    # https://hl7.org/fhir/R4/search.html#all: the Resource parameters work across all types
+    assert keys({"_tag": f"{tags}|v"}) == ({f"Patient/{pid}", f"Observation/{oid}"}, 2, [])
+    assert keys({"_id": pid}) == ({f"Patient/{pid}"}, 1, [])
+    assert keys({"_lastUpdated": "lt2000-01-01"}) == (set(), 0, [])
+    assert keys({"_type": "Patient", "_tag": f"{tags}|v"}) == ({f"Patient/{pid}"}, 1, [])
+
+
+def test_escaped_separators_in_values(client) -> None:
+    # https://hl7.org/fhir/R4/search.html#escaping: \, \| and \$ are literal characters
+    u = _uid()
+    system = f"urn:sys:{u}"
+    fam = f"Esc{u}"
+    odd = _create(client, {"resourceType": "Patient", "name": [{"family": fam}],
+                           "identifier": [{"system": system, "value": f"P|Q,R${u}"}]})
+    plain = _create(client, {"resourceType": "Patient", "name": [{"family": fam}],
+                             "identifier": [{"system": system, "value": "P"}]})
+    scope = {"family": fam}
+    assert _ids(client, "Patient", {**scope, "identifier": f"{system}|P\\|Q\\,R${u}"}) == {odd}
+    assert _ids(client, "Patient", {**scope, "identifier": f"{system}|P\\|Q\\,R\\${u}"}) == {odd}
+    assert _ids(client, "Patient", {**scope, "identifier": f"P\\|Q\\,R\\${u}"}) == {odd}
+    assert _ids(client, "Patient", {**scope, "identifier": f"{system}|P,x"}) == {plain}
+    assert _ids(client, "Patient", {**scope, "identifier": f"{system}|P\\,x"}) == set()

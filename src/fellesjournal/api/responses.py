@@ -77,7 +77,8 @@ def page_url(base: str, path: str, query: list[tuple[str, str]], **overrides: An
     """A self/next/previous link keeping the query and replacing paging parameters."""
     items = [(k, v) for k, v in query if k not in overrides]
     items.extend((k, str(v)) for k, v in overrides.items() if v is not None)
-    return f"{base}/{path}" + (f"?{urlencode(items)}" if items else "")
+    url = f"{base}/{path}" if path else base
+    return url + (f"?{urlencode(items)}" if items else "")
 
 
 def bundle_bytes(

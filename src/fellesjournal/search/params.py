@@ -74,6 +74,8 @@ class SearchRequest:
     res_type: str | None
     criteria: list[Criterion | HasCriterion] = field(default_factory=list)
     ids: tuple[str, ...] | None = None
+    types: tuple[str, ...] = ()
+    """``_type`` on a system-level search (empty: every type)."""
     sort: list[tuple[str, bool]] = field(default_factory=list)
     count: int = 50
     offset: int = 0
@@ -137,6 +139,12 @@ class Parser:
                 (req.includes if kind == "_include" else req.revincludes).append(inc)
             elif key in RESULT_PARAMS:
                 self._result_param(req, base, key, raw)
+            elif key == "_type" and res_type is None:
+                req.types = tuple(t for t in split_values(raw) if t)
+                unknown = [t for t in req.types if t not in self.registry.resource_types]
+                if unknown:
+                    raise bad_request(f"_type names unknown resource types: {', '.join(unknown)}",
+                                      "_type")
             elif key == "_id":
                 ids = split_values(raw)
                 req.ids = ids if req.ids is None else tuple(i for i in req.ids if i in ids)

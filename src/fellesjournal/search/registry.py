@@ -190,7 +190,9 @@ class Registry:
         found = self._for_type.get(resource_type)
         if found is None:
             found = {}
-            if resource_type in self.resource_types:
+            if resource_type == "Resource":  # system-level search: the common ones
+                found.update(self._by_base.get("Resource", {}))
+            elif resource_type in self.resource_types:
                 found.update(self._by_base.get("Resource", {}))
                 if self.types.is_subtype(resource_type, "DomainResource"):
                     found.update(self._by_base.get("DomainResource", {}))

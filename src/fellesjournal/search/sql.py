@@ -41,9 +41,13 @@ def matching_ids(res_type: str, criteria: list[Criterion | HasCriterion]) -> sa.
 
 
 def criterion_clause(
-    res_type: str, crit: Criterion | HasCriterion, id_col: sa.ColumnElement[Any]
+    res_type: Any, crit: Criterion | HasCriterion, id_col: sa.ColumnElement[Any]
 ) -> Clause:
-    """A boolean clause on ``id_col`` (a res_id column of ``res_type``)."""
+    """A boolean clause on ``id_col`` (a res_id column of ``res_type``).
+
+    ``res_type`` is a type name, or for system-level searches the owning row's type
+    column (the sub-selects are then correlated).
+    """
     if isinstance(crit, HasCriterion):
         ref = T["reference"]
         if isinstance(crit.inner, HasCriterion):
@@ -333,9 +337,10 @@ def build_search(
         conds.append(R.c.res_type.in_(res_types))
     if req.ids is not None:
         conds.append(R.c.res_id.in_(req.ids))
-    if req.res_type is not None:
-        for crit in req.criteria:
-            conds.append(criterion_clause(req.res_type, crit, R.c.res_id))
+    for crit in req.criteria:
+        # A system-level search correlates the index rows with each row's own type.
+        owner_type: Any = req.res_type if req.res_type is not None else R.c.res_type
+        conds.append(criterion_clause(owner_type, crit, R.c.res_id))
     if restrict is not None:
         conds.append(restrict)
     return sa.select(R.c.res_type, R.c.res_id).where(*conds)

@@ -44,7 +44,7 @@ class Searcher:
         self.restrict = restrict
 
     def _types(self, req: SearchRequest) -> list[str]:
-        return [req.res_type] if req.res_type else []
+        return [req.res_type] if req.res_type else list(req.types)
 
     def ids(self, req: SearchRequest) -> list[str]:
         stmt = build_search(req, self._types(req), self.restrict).order_by(R.c.res_id)
