@@ -13,7 +13,7 @@ from fellesjournal.api.responses import (
     FhirResponse,
     bundle_bytes,
     dumps,
-    page_url,
+    paging_links,
     search_entry,
 )
 from fellesjournal.fhir.errors import FhirError, Issue, bad_request, operation_outcome
@@ -35,13 +35,8 @@ def patient_everything(req: FhirRequest, repo: GuardedRepository, base: str) -> 
         page = everything(tx, patient_id, since=q.get("_since"), start=q.get("start"),
                           end=q.get("end"), count=count, offset=offset)
     path = f"Patient/{patient_id}/$everything"
-    links = [("self", page_url(base, path, req.query))]
-    if page.has_more and count is not None:
-        links.append(("next", page_url(base, path, req.query, _offset=offset + count,
-                                       _count=count)))
-    if offset > 0 and count is not None:
-        links.append(("previous", page_url(base, path, req.query,
-                                           _offset=max(offset - count, 0), _count=count)))
+    links = paging_links(base, path, req.query, offset=offset, count=count,
+                         has_more=page.has_more)
     return FhirResponse(200, bundle_bytes("searchset", (search_entry(s, base)
                                                         for s in page.entries),
                                           total=page.total, links=links))

@@ -81,6 +81,21 @@ def page_url(base: str, path: str, query: list[tuple[str, str]], **overrides: An
     return url + (f"?{urlencode(items)}" if items else "")
 
 
+def paging_links(base: str, path: str, query: list[tuple[str, str]], *, offset: int,
+                 count: int | None, has_more: bool) -> list[tuple[str, str]]:
+    """``self``, and ``next``/``previous`` where there are such pages (offset paging)."""
+    links = [("self", page_url(base, path, query, _offset=offset or None))]
+    if count is None:
+        return links
+    if has_more:
+        links.append(("next", page_url(base, path, query, _offset=offset + count,
+                                       _count=count)))
+    if offset > 0:
+        links.append(("previous", page_url(base, path, query,
+                                           _offset=max(offset - count, 0), _count=count)))
+    return links
+
+
 def bundle_bytes(
     bundle_type: str,
     entries: Iterable[bytes],

@@ -16,7 +16,7 @@ from fellesjournal.api.responses import (
     bundle_bytes,
     dumps,
     history_entry,
-    page_url,
+    paging_links,
     resource_response,
     search_entry,
 )
@@ -69,14 +69,8 @@ def search(req: FhirRequest, repo: GuardedRepository, base: str,
     result = repo.search(res_type, items)
     sreq = result.request
     path = res_type or ""
-    links = [("self", page_url(base, path, items, _offset=sreq.offset or None))]
-    if result.has_more:
-        links.append(("next", page_url(base, path, items, _offset=sreq.offset + sreq.count,
-                                       _count=sreq.count)))
-    if sreq.offset > 0:
-        links.append(("previous", page_url(base, path, items,
-                                           _offset=max(sreq.offset - sreq.count, 0),
-                                           _count=sreq.count)))
+    links = paging_links(base, path, items, offset=sreq.offset, count=sreq.count,
+                         has_more=result.has_more)
     subsetting = sreq.summary in ("true", "text", "data") or sreq.elements
     entries: list[bytes] = []
     for s in result.matches:
@@ -108,13 +102,8 @@ def history_response(req: FhirRequest, repo: GuardedRepository, base: str,
         page = history(tx, res_type, res_id, since=q.get("_since"), at=q.get("_at"),
                        count=count, offset=offset)
     path = "/".join(p for p in (res_type, res_id, "_history") if p)
-    links = [("self", page_url(base, path, req.query))]
-    if page.has_more:
-        links.append(("next", page_url(base, path, req.query, _offset=offset + count,
-                                       _count=count)))
-    if offset > 0:
-        links.append(("previous", page_url(base, path, req.query,
-                                           _offset=max(offset - count, 0), _count=count)))
+    links = paging_links(base, path, req.query, offset=offset, count=count,
+                         has_more=page.has_more)
     return FhirResponse(200, bundle_bytes("history", (history_entry(e, base)
                                                       for e in page.entries),
                                           total=page.total, links=links))
