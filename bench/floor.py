@@ -55,16 +55,14 @@ _NAME_SUB = (
     "AND value LIKE ? ESCAPE '\\'"
 )
 _EVERYTHING = """
-WITH comp AS (
+SELECT u.res_type, u.res_id, u.content FROM (
   SELECT res_type, res_id, {c} AS content FROM resources
   WHERE patient_id = ? AND NOT deleted
-)
-SELECT u.res_type, u.res_id, u.content FROM (
-  SELECT res_type, res_id, content FROM comp
   UNION ALL
   SELECT r.res_type, r.res_id, {rc} AS content FROM resources r
   JOIN (SELECT DISTINCT x.target_type, x.target_id FROM idx_reference x
-        JOIN comp ON x.res_type = comp.res_type AND x.res_id = comp.res_id
+        JOIN (SELECT res_type, res_id FROM resources WHERE patient_id = ? AND NOT deleted) c
+          ON x.res_type = c.res_type AND x.res_id = c.res_id
         WHERE x.target_type IS NOT NULL AND x.target_id IS NOT NULL) k
     ON r.res_type = k.target_type AND r.res_id = k.target_id
   WHERE NOT r.deleted AND (r.patient_id IS NULL OR r.patient_id <> ?)
@@ -278,7 +276,7 @@ class Floor:
                 await db.write(self.q["delete"], (res_type, res_id))
                 return 204, [], b""
         if len(parts) == 4 and parts[3] == "$everything" and method == "GET":
-            rows = await db.fetch(self.q["everything"], (parts[2], parts[2]))
+            rows = await db.fetch(self.q["everything"], (parts[2],) * 3)
             return 200, JSON_HEADERS, _bundle(base, rows, len(rows))
         return 404, [], b""
 

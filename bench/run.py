@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from bench import report
+from bench.cpu import CpuMeter, postgres_pids
 from bench.database import BenchDatabase
 from bench.machine import git_commit, machine_info
 from bench.procs import Service, free_port
@@ -74,6 +76,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--replace",
         action="store_true",
         help="drop and recreate the PostgreSQL database when it exists",
+    )
+    p.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before each timed run, wait up to this long for other processes to use "
+        "under 10 %% of the CPU (for shared machines; default: do not wait)",
     )
     p.add_argument(
         "--hold",
@@ -217,7 +227,8 @@ def _runs_log(res: Results) -> list[str]:
                     f"{name:<10} {label:<6} run {i}: {r.rps:8,.0f} req/s  "
                     f"p50 {r.p50:6.2f}  p90 {r.p90:6.2f}  p95 {r.p95:6.2f}  "
                     f"p99 {r.p99:6.2f}  max {r.max:7.1f} ms  "
-                    f"{r.requests} requests, {r.errors} errors"
+                    f"{r.requests} requests, {r.errors} errors, "
+                    f"other CPU {r.other_cpu:.0%}"
                 )
     if res.everything:
         for label, lat in zip(("server", "floor"), res.everything, strict=True):
@@ -225,6 +236,35 @@ def _runs_log(res: Results) -> list[str]:
                 f"everything {label:<6} " + " ".join(f"{s:.0f}" for s in lat.samples) + " ms"
             )
     return lines
+
+
+def _notes(res: Results, backend: str, load: float, seconds: float) -> list[str]:
+    others = sorted(r.other_cpu for pair in res.wrk.values() for m in pair for r in m.runs)
+    notes = [
+        f"Whole run: {seconds:.0f} s; load average when it started: {load:.2f}. Other "
+        f"processes used {res.imported.other_cpu:.0%} of the CPU during the import."
+    ]
+    if others:
+        notes.append(
+            f"Other processes (not the benchmark) used {statistics.median(others):.0%} of "
+            f"the machine's CPU during the median timed wrk run, {others[-1]:.0%} at most"
+            + (
+                " (PostgreSQL's processes count as the benchmark's)."
+                if backend == "postgresql"
+                else "."
+            )
+        )
+        if others[-1] > 0.10:
+            notes.append(
+                "**The machine was not quiet**: runs with much other CPU use understate "
+                "throughput; compare the ratios to the floor, or run again on a quiet machine."
+            )
+    return notes
+
+
+def _our_pids(backend: str, *services: Service) -> list[int]:
+    pids = [p for svc in services for p in (svc.pid, *svc.worker_pids()) if p]
+    return pids + (postgres_pids() if backend == "postgresql" else [])
 
 
 def measure(
@@ -240,10 +280,13 @@ def measure(
         [str(cli), "db", "upgrade"], env=env, check=True, capture_output=True, timeout=300
     )
     say(f"importing {args.dataset} ...")
+    import_meter = CpuMeter(lambda: postgres_pids() if db.backend == "postgresql" else [])
+    import_meter.start()
     imported = run_import(cli, args.dataset, env, logs / "import.log")
+    imported.other_cpu = import_meter.stop()
     say(
         f"imported {imported.resources:,} resources in {imported.seconds:.1f} s "
-        f"({imported.rate:,.0f}/s)"
+        f"({imported.rate:,.0f}/s; other processes used {imported.other_cpu:.0%} CPU)"
     )
     patient_id, compartment = db.largest_patient()
     port, floor_port = free_port(), free_port()
@@ -285,7 +328,7 @@ def measure(
                 "server", server_cmd, server_env, logs / "server.log", f"{server_url}/fhir/metadata"
             )
         )
-        stack.enter_context(
+        floor = stack.enter_context(
             Service("floor", floor_cmd, env, logs / "floor.log", f"{floor_url}/ready", cwd=REPO)
         )
         say(f"server pid {server.pid} on {server_url}, floor on {floor_url}")
@@ -300,7 +343,8 @@ def measure(
             f"targets: Patient/{patient_id} ({compartment:,} in compartment), "
             f"identifier {targets.identifier}, name {targets.family}"
         )
-        wrk = Wrk(wrk_bin, protocol, token)
+        meter = CpuMeter(lambda: _our_pids(db.backend, server, floor))
+        wrk = Wrk(wrk_bin, protocol, token, meter)
         stack.callback(wrk.close)
         measured: dict[str, tuple[Measurement, Measurement]] = {}
         paths = {
@@ -354,11 +398,13 @@ def main(argv: list[str] | None = None) -> int:
         duration=args.duration or (3 if args.quick else 10),
         warmup=args.warmup if args.warmup is not None else (1 if args.quick else 3),
         runs=args.runs,
+        quiet_wait=args.wait_quiet,
     )
     if not args.dataset.is_dir():
         raise SystemExit(f"no dataset folder {args.dataset} (pass --dataset)")
     wrk_bin = ensure_wrk()
     started = time.monotonic()
+    load = os.getloadavg()[0]
     with BenchDatabase(args.database_url, keep=args.keep, replace=args.replace) as db:
         results, db_version = measure(args, db, wrk_bin, protocol)
         backend = db.backend
@@ -386,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         ],
         rows=build_rows(results),
         runs=_runs_log(results),
-        notes=[f"Whole run: {time.monotonic() - started:.0f} s."],
+        notes=_notes(results, backend, load, time.monotonic() - started),
     )
     print()
     print(section.table())

@@ -30,6 +30,7 @@ class ImportResult:
     seconds: float
     rate: float
     wall_seconds: float
+    other_cpu: float = 0.0
 
 
 def run_import(cli: Path, dataset: Path, env: dict[str, str], log: Path) -> ImportResult:

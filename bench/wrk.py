@@ -18,6 +18,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.cpu import CpuMeter
+
 LUA_DIR = Path(__file__).parent / "lua"
 RESULT_PREFIX = "BENCH_RESULT "
 
@@ -63,6 +65,8 @@ class Run:
     max: float
     errors: int
     status_errors: int
+    other_cpu: float = 0.0
+    """Share of the machine's CPU used by processes outside the benchmark (0..1)."""
 
     @classmethod
     def from_json(cls, data: dict[str, float]) -> Run:
@@ -134,13 +138,18 @@ class Protocol:
     threads: int = 1
     connections: int = 4
     timeout: int = 5
+    quiet_wait: float = 0.0
+    """Seconds to wait, before each timed run, for other processes to use < 10 % CPU."""
 
 
 class Wrk:
     """Runs Lua-scripted wrk scenarios against URLs on loopback."""
 
-    def __init__(self, binary: str, protocol: Protocol, token: str) -> None:
+    def __init__(
+        self, binary: str, protocol: Protocol, token: str, meter: CpuMeter | None = None
+    ) -> None:
         self.binary = binary
+        self.meter = meter
         self.protocol = protocol
         self.token = token
         self._tmp = Path(tempfile.mkdtemp(prefix="fj-bench-lua-"))
@@ -172,6 +181,8 @@ class Wrk:
             url,
         ]
         run_env = {**os.environ, **(env or {}), "BENCH_TOKEN": self.token}
+        if self.meter:
+            self.meter.start()
         out = subprocess.run(
             cmd,
             capture_output=True,
@@ -180,9 +191,12 @@ class Wrk:
             check=False,
             timeout=seconds + p.timeout + 30,
         )
+        other = self.meter.stop() if self.meter else 0.0
         for line in out.stdout.splitlines():
             if line.startswith(RESULT_PREFIX):
-                return Run.from_json(json.loads(line[len(RESULT_PREFIX) :]))
+                run = Run.from_json(json.loads(line[len(RESULT_PREFIX) :]))
+                run.other_cpu = other
+                return run
         raise WrkError(
             f"wrk gave no result for {url} (exit {out.returncode}): "
             f"{(out.stderr or out.stdout).strip()[:500]}"
@@ -195,4 +209,9 @@ class Wrk:
         p = self.protocol
         if p.warmup > 0:
             self.once(url, script, p.warmup, env)
-        return Measurement([self.once(url, script, p.duration, env) for _ in range(p.runs)])
+        runs = []
+        for _ in range(p.runs):
+            if self.meter and p.quiet_wait > 0:
+                self.meter.wait_quiet(0.10, p.quiet_wait)
+            runs.append(self.once(url, script, p.duration, env))
+        return Measurement(runs)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+
 SUBSETTED = "SUBSETTED"
 
 
@@ -331,7 +333,7 @@ def test_count_zero_gives_total_only(client) -> None:
     assert body["total"] == 2
 
 
-# ----------------------------------------------------------------------------- summary, elements, total
+# ----------------------------------------------------------------- summary, elements, total
 
 
 def _rich_patient(fam: str) -> dict[str, Any]:
@@ -459,3 +461,70 @@ def test_deleted_resources_never_match(client) -> None:
     assert client.put(f"/fhir/Patient/{w.pf}", json=current).status_code == 200
     assert _ids(client, "Patient", {"family": f"Kvinne{w.u}"}) == set()
     assert _ids(client, "Patient", {"family": f"Nytt{w.u}"}) == {w.pf}
+
+
+# ------------------------------------------------------------------ system level, escaping
+
+
+def test_system_level_search_common_parameters(client) -> None:
+    u = _uid()
+    tags = f"urn:tags:{u}"
+    pid = _create(client, {"resourceType": "Patient",
+                           "meta": {"tag": [{"system": tags, "code": "v"}]}})
+    oid = _create(client, {"resourceType": "Observation", "status": "final",
+                           "code": {"text": "x"},
+                           "meta": {"tag": [{"system": tags, "code": "v"}]}})
+    _create(client, {"resourceType": "Basic", "code": {"text": "untagged"}})
+
+    def keys(params: dict[str, str]) -> tuple[set[str], int | None, list[Any]]:
+        r = client.get("/fhir", params=params)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        entries = body.get("entry", [])
+        found = {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in entries
+                 if e["search"]["mode"] == "match"}
+        return found, body.get("total"), [e for e in entries if e["search"]["mode"] != "match"]
+
+    # https://hl7.org/fhir/R4/search.html#all: the Resource parameters work across all types
+    assert keys({"_tag": f"{tags}|v"}) == ({f"Patient/{pid}", f"Observation/{oid}"}, 2, [])
+    assert keys({"_id": pid}) == ({f"Patient/{pid}"}, 1, [])
+    assert keys({"_lastUpdated": "lt2000-01-01"}) == (set(), 0, [])
+    assert keys({"_type": "Patient", "_tag": f"{tags}|v"}) == ({f"Patient/{pid}"}, 1, [])
+
+
+def test_escaped_separators_in_values(client) -> None:
+    # https://hl7.org/fhir/R4/search.html#escaping: \, \| and \$ are literal characters
+    u = _uid()
+    system = f"urn:sys:{u}"
+    fam = f"Esc{u}"
+    odd = _create(client, {"resourceType": "Patient", "name": [{"family": fam}],
+                           "identifier": [{"system": system, "value": f"P|Q,R${u}"}]})
+    plain = _create(client, {"resourceType": "Patient", "name": [{"family": fam}],
+                             "identifier": [{"system": system, "value": "P"}]})
+    scope = {"family": fam}
+    assert _ids(client, "Patient", {**scope, "identifier": f"{system}|P\\|Q\\,R${u}"}) == {odd}
+    assert _ids(client, "Patient", {**scope, "identifier": f"{system}|P\\|Q\\,R\\${u}"}) == {odd}
+    assert _ids(client, "Patient", {**scope, "identifier": f"P\\|Q\\,R\\${u}"}) == {odd}
+    assert _ids(client, "Patient", {**scope, "identifier": f"{system}|P,x"}) == {plain}
+    assert _ids(client, "Patient", {**scope, "identifier": f"{system}|P\\,x"}) == set()
+
+
+# ----------------------------------------------------------------------------- robustness
+
+
+@pytest.mark.parametrize(("res_type", "params"), [
+    pytest.param("Patient", {"_offset": "9" * 25}, id="huge-offset"),
+    pytest.param("Patient", {"_count": "9" * 25}, id="huge-count"),
+    pytest.param("Patient", {"family": "\x00"}, id="nul-string"),
+    pytest.param("Patient", {"_id": "\x00"}, id="nul-id"),
+    pytest.param("Patient", {"identifier": "a|\x00"}, id="nul-token"),
+    pytest.param("Patient", {"family": "a" * 3000}, id="long-string"),
+    pytest.param("Observation", {"value-quantity": "1e400"}, id="overflowing-exponent"),
+    pytest.param("Observation", {"value-quantity": "9" * 400}, id="overflowing-number"),
+    pytest.param("Patient", {"birthdate": "9999-12-31"}, id="last-date"),
+    pytest.param("Patient", {"birthdate": "ap0001"}, id="ap-first-year"),
+])
+def test_hostile_values_answer_200_or_400(client, res_type: str, params: dict[str, str]) -> None:
+    r = client.get(f"/fhir/{res_type}", params=params)
+    assert r.status_code in (200, 400), r.text
+    assert r.json()["resourceType"] in ("Bundle", "OperationOutcome")

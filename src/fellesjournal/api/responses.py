@@ -27,6 +27,8 @@ class FhirResponse:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    last_modified: str | None = None
+    """The resource's ``meta.lastUpdated`` (a FHIR instant), for bundle entry responses."""
 
 
 def dumps(obj: Any) -> bytes:
@@ -56,13 +58,14 @@ def resource_response(stored: StoredResource, base: str, status: int = 200,
     if not location:
         headers.pop("Location")
     if prefer == "minimal":
-        return FhirResponse(status, b"", headers)
-    if prefer == "OperationOutcome":
+        body = b""
+    elif prefer == "OperationOutcome":
         msg = f"{stored.res_type}/{stored.res_id} version {stored.version} stored"
-        return FhirResponse(status, dumps(operation_outcome(
-            [Issue("information", "informational", msg)])), headers)
-    assert stored.content is not None
-    return FhirResponse(status, stored.content.encode(), headers)
+        body = dumps(operation_outcome([Issue("information", "informational", msg)]))
+    else:
+        assert stored.content is not None
+        body = stored.content.encode()
+    return FhirResponse(status, body, headers, stored.last_updated)
 
 
 def http_date(instant: str) -> str:

@@ -85,8 +85,8 @@ def _response_entry(resp: FhirResponse) -> bytes:
         response["etag"] = resp.headers["ETag"]
     if "Location" in resp.headers:
         response["location"] = resp.headers["Location"]
-    if "Last-Modified" in resp.headers:
-        response["lastModified"] = resp.headers["Last-Modified"]
+    if resp.last_modified:
+        response["lastModified"] = resp.last_modified
     if resp.status >= 400 and resp.body:
         return b'{"response":' + dumps(response)[:-1] + b',"outcome":' + resp.body + b"}}"
     if resp.body:

@@ -16,7 +16,8 @@ from fellesjournal.fhir.errors import bad_request
 from fellesjournal.search.registry import Registry, SearchParam
 
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
-_PREFIXED = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)(?=[-+0-9.])")
+_PREFIXED = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)(?=[-+]?\.?[0-9])")
+MAX_OFFSET = 10_000_000
 
 RESULT_PARAMS = frozenset({
     "_sort", "_count", "_include", "_revinclude", "_summary", "_elements", "_total",
@@ -89,14 +90,19 @@ class SearchRequest:
 
 
 def split_values(raw: str) -> tuple[str, ...]:
-    """Split an OR list on commas, honouring ``\\,`` escapes."""
+    """Split an OR list on unescaped commas; ``\\,`` becomes a comma.
+
+    Other escapes (``\\|``, ``\\$``, ``\\\\``) are kept for :func:`split_escaped`
+    and :func:`unescape`, which the value parsers apply.
+    """
     if "\\" not in raw:
         return tuple(raw.split(","))
     out, cur, i = [], [], 0
     while i < len(raw):
         ch = raw[i]
         if ch == "\\" and i + 1 < len(raw):
-            cur.append(raw[i + 1])
+            nxt = raw[i + 1]
+            cur.append(nxt if nxt == "," else raw[i : i + 2])
             i += 2
             continue
         if ch == ",":
@@ -107,6 +113,46 @@ def split_values(raw: str) -> tuple[str, ...]:
         i += 1
     out.append("".join(cur))
     return tuple(out)
+
+
+def unescape(value: str) -> str:
+    """Drop the backslash of ``\\|``, ``\\$``, ``\\,`` and ``\\\\``."""
+    if "\\" not in value:
+        return value
+    out, i = [], 0
+    while i < len(value):
+        if value[i] == "\\" and i + 1 < len(value) and value[i + 1] in "\\|$,":
+            out.append(value[i + 1])
+            i += 2
+        else:
+            out.append(value[i])
+            i += 1
+    return "".join(out)
+
+
+def split_escaped(value: str, sep: str, maxsplit: int = -1, *, keep_escapes: bool = False
+                  ) -> list[str]:
+    """Split on unescaped ``sep`` (``|`` or ``$``) and unescape each part (unless
+    ``keep_escapes``, for parts that are split again)."""
+    if "\\" not in value:
+        return value.split(sep, maxsplit)
+    parts: list[str] = []
+    cur: list[str] = []
+    i = 0
+    while i < len(value):
+        ch = value[i]
+        if ch == "\\" and i + 1 < len(value):
+            cur.append(value[i : i + 2])
+            i += 2
+            continue
+        if ch == sep and (maxsplit < 0 or len(parts) < maxsplit):
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+        i += 1
+    parts.append("".join(cur))
+    return parts if keep_escapes else [unescape(p) for p in parts]
 
 
 def split_prefix(value: str) -> tuple[str, str]:
@@ -131,6 +177,8 @@ class Parser:
         req = SearchRequest(res_type=res_type, count=self.default_count)
         base = res_type or "Resource"
         for key, raw in items:
+            if "\x00" in key or "\x00" in raw:
+                raise bad_request("search parameters must not contain NUL characters")
             if key.startswith(("_include", "_revinclude")):
                 kind, _, mod = key.partition(":")
                 if mod not in ("", "iterate", "recurse"):
@@ -259,4 +307,6 @@ def _non_negative(key: str, raw: str) -> int:
         raise bad_request(f"{key} must be a whole number, not '{raw}'", key) from None
     if value < 0:
         raise bad_request(f"{key} must not be negative", key)
+    if value > MAX_OFFSET:
+        raise bad_request(f"{key} must not be larger than {MAX_OFFSET}", key)
     return value

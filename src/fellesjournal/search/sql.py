@@ -18,7 +18,14 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from fellesjournal.fhir.errors import bad_request
 from fellesjournal.search.normalize import date_range, normalize_string, number_range
-from fellesjournal.search.params import Criterion, HasCriterion, SearchRequest, split_prefix
+from fellesjournal.search.params import (
+    Criterion,
+    HasCriterion,
+    SearchRequest,
+    split_escaped,
+    split_prefix,
+    unescape,
+)
 from fellesjournal.store import schema
 
 R = schema.resources
@@ -66,6 +73,10 @@ def criterion_clause(
     p = crit.param
     if crit.chain is not None:
         return id_col.in_(_chain_subquery(res_type, crit))
+    if p.code == "_id":
+        # Ids are not indexed: the resources table has them (chains and _has get here).
+        ids = [unescape(v) for v in crit.values]
+        return id_col.not_in(ids) if crit.modifier == "not" else id_col.in_(ids)
     if crit.modifier == "missing":
         table = T["token" if p.type == "special" else p.type]
         present = sa.select(table.c.res_id).where(table.c.res_type == res_type,
@@ -113,7 +124,8 @@ def _value_conditions(res_type: str, crit: Criterion) -> tuple[str, str, list[Cl
     if kind == "string":
         t = T["string"]
         conds: list[Clause] = []
-        for v in crit.values:
+        for raw in crit.values:
+            v = unescape(raw)
             n = _like_escape(normalize_string(v))
             if mod == "contains":
                 conds.append(t.c.value.like(f"%{n}%", escape="\\"))
@@ -126,12 +138,12 @@ def _value_conditions(res_type: str, crit: Criterion) -> tuple[str, str, list[Cl
         t = T["token"]
         if mod == "text":
             return "token", p.code, [
-                t.c.text.like(f"{_like_escape(normalize_string(v))}%", escape="\\")
+                t.c.text.like(f"{_like_escape(normalize_string(unescape(v)))}%", escape="\\")
                 for v in crit.values]
         if mod == "of-type":
             conds = []
             for v in crit.values:
-                parts = v.split("|")
+                parts = split_escaped(v, "|", 2)
                 if len(parts) != 3:
                     raise bad_request(f"':of-type' takes system|code|value, not '{v}'")
                 conds.append(sa.and_(t.c.system == (parts[0] or None),
@@ -143,8 +155,8 @@ def _value_conditions(res_type: str, crit: Criterion) -> tuple[str, str, list[Cl
             t = T["token"]
             return "token", f"{p.code}:identifier", [_token_value(t, v) for v in crit.values]
         t = T["reference"]
-        return "reference", p.code, [_reference_value(t, p.targets, crit.target_type, v)
-                                     for v in crit.values]
+        return "reference", p.code, [
+            _reference_value(t, p.targets, crit.target_type, unescape(v)) for v in crit.values]
     if kind == "date":
         t = T["date"]
         return "date", p.code, [_date_value(t.c.low, t.c.high, v) for v in crit.values]
@@ -156,12 +168,13 @@ def _value_conditions(res_type: str, crit: Criterion) -> tuple[str, str, list[Cl
         return "quantity", p.code, [_quantity_value(t, v) for v in crit.values]
     if kind == "uri":
         t = T["uri"]
+        uris = [unescape(v) for v in crit.values]
         if mod == "below":
             return "uri", p.code, [t.c.value.like(f"{_like_escape(v)}%", escape="\\")
-                                   for v in crit.values]
+                                   for v in uris]
         if mod == "above":
-            return "uri", p.code, [sa.literal(v).like(t.c.value + "%") for v in crit.values]
-        return "uri", p.code, [t.c.value == v for v in crit.values]
+            return "uri", p.code, [sa.literal(v).like(t.c.value + "%") for v in uris]
+        return "uri", p.code, [t.c.value == v for v in uris]
     if kind == "composite":
         t = T["composite"]
         return "composite", p.code, [_composite_value(t, v) for v in crit.values]
@@ -169,14 +182,7 @@ def _value_conditions(res_type: str, crit: Criterion) -> tuple[str, str, list[Cl
 
 
 def _token_value(t: sa.Table, v: str) -> Clause:
-    if "|" not in v:
-        return t.c.code == v
-    system, _, code = v.partition("|")
-    if system == "":
-        return sa.and_(t.c.system.is_(None), t.c.code == code)
-    if code == "":
-        return t.c.system == system
-    return sa.and_(t.c.system == system, t.c.code == code)
+    return _pair(t.c.system, t.c.code, v)
 
 
 def _reference_value(t: sa.Table, targets: tuple[str, ...], type_mod: str | None,
@@ -256,10 +262,9 @@ def _number_value(col: Any, raw: str) -> Clause:
 
 
 def _quantity_value(t: sa.Table, raw: str) -> Clause:
-    number, _, rest = raw.partition("|")
+    number, system, code = ([*split_escaped(raw, "|", 2), "", ""])[:3]
     cond = _number_value(t.c.value, number)
-    if rest:
-        system, _, code = rest.partition("|")
+    if system or code:
         if system:
             cond = sa.and_(cond, t.c.system == system)
         if code:
@@ -269,16 +274,16 @@ def _quantity_value(t: sa.Table, raw: str) -> Clause:
 
 def _composite_value(t: sa.Table, raw: str) -> Clause:
     """``code$value``: component 1 a token; component 2 a quantity, date or token."""
-    first, sep, second = raw.partition("$")
-    if not sep:
+    halves = split_escaped(raw, "$", 1, keep_escapes=True)
+    if len(halves) != 2:
         raise bad_request(f"composite value must be 'a$b', not '{raw}'")
+    first, second = halves
     c1 = _pair(t.c.c1_system, t.c.c1_code, first)
     _prefix, v = split_prefix(second)
     numeric = v[:1].isdigit() or v[:1] in "-+."
     is_date = len(v) >= 4 and v[:4].isdigit() and (len(v) == 4 or v[4] == "-")
     if numeric and not is_date:
-        number, _, unit = second.partition("|")
-        system, _, code = unit.partition("|")
+        number, system, code = ([*split_escaped(second, "|", 2), "", ""])[:3]
         cond = _number_value(t.c.c2_number, number)
         if system:
             cond = sa.and_(cond, t.c.c2_system == system)
@@ -292,9 +297,11 @@ def _composite_value(t: sa.Table, raw: str) -> Clause:
 
 
 def _pair(system_col: Any, code_col: Any, v: str) -> Clause:
-    if "|" not in v:
-        return code_col == v
-    system, _, code = v.partition("|")
+    """``code``, ``system|code``, ``|code`` or ``system|`` (escapes honoured)."""
+    parts = split_escaped(v, "|", 1)
+    if len(parts) == 1:
+        return code_col == parts[0]
+    system, code = parts
     if system == "":
         return sa.and_(system_col.is_(None), code_col == code)
     if code == "":

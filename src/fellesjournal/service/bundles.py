@@ -179,6 +179,11 @@ def _plan(repo: GuardedRepository, tx: SqlTransaction, e: Entry, res: _Resolutio
         raise error(412, "multiple-matches", f"{where}: conditional update matched "
                     f"{len(ids)} resources")
     res_id = ids[0] if ids else (e.resource or {}).get("id") or new_id()
+    if e.resource is not None:
+        if e.resource.get("id") not in (None, res_id):
+            raise bad_request(f"{where}: id '{e.resource.get('id')}' does not match the "
+                              f"resource found ({res_id})", f"{where}.resource.id")
+        e.resource["id"] = res_id
     return WriteOp("PUT", e.res_type, res_id, e.resource, expected_version=e.if_match)
 
 

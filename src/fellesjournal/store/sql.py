@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from fellesjournal.fhir.errors import conflict, precondition_failed
+from fellesjournal.fhir.errors import Issue, conflict, precondition_failed, unprocessable
 from fellesjournal.fhir.instants import now_instant
 from fellesjournal.search.extract import IndexRows, extract
 from fellesjournal.search.registry import Registry, load_registry
@@ -185,6 +185,11 @@ class SqlTransaction:
                 meta["lastUpdated"] = stamp
                 resource["meta"] = meta
                 content = orjson.dumps(resource).decode()
+                if "\\u0000" in content:
+                    # PostgreSQL cannot store NUL in text or JSONB; SQLite would, but one
+                    # record must behave the same on both.
+                    raise unprocessable([Issue("error", "value", "text must not contain NUL "
+                                               "characters", op.res_type)])
                 rows = extract(resource, self.store.registry)
                 patient_id = self._patient_of(op.res_type, op.res_id, rows)
                 _collect_index_rows(index_rows, op.res_type, op.res_id, rows)
