@@ -1,13 +1,12 @@
 """Engines for the two backends; every dialect difference in connection set-up lives here.
 
 SQLite: WAL, ``synchronous=FULL`` (an acknowledged write survives a crash), foreign keys
-on, one writer (``BEGIN IMMEDIATE`` plus an in-process lock so threads queue instead of
+on, one writer (``BEGIN IMMEDIATE``; writers queue in ``group_commit.py`` rather than
 spinning on ``SQLITE_BUSY``). PostgreSQL: psycopg 3 with a connection pool.
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -70,18 +69,3 @@ def _sqlite_engine(url: str, pool_size: int) -> sa.Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
-
-
-class WriterGate:
-    """Serialises writers inside one process (SQLite has one writer; PostgreSQL needs none)."""
-
-    def __init__(self, exclusive: bool) -> None:
-        self._lock: threading.Lock | None = threading.Lock() if exclusive else None
-
-    def __enter__(self) -> None:
-        if self._lock is not None:
-            self._lock.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        if self._lock is not None:
-            self._lock.release()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -22,7 +23,8 @@ from fellesjournal.search.registry import Registry, load_registry
 from fellesjournal.settings import Settings
 from fellesjournal.store import schema
 from fellesjournal.store.base import StoredResource, WriteOp, WriteResult
-from fellesjournal.store.engine import WRITE_OPTION, WriterGate, create_engine
+from fellesjournal.store.engine import WRITE_OPTION, create_engine
+from fellesjournal.store.group_commit import GroupCommit
 
 _R = schema.resources
 _H = schema.resource_history
@@ -46,7 +48,11 @@ class SqlStore:
         self.engine = engine
         self.dialect = engine.dialect.name
         self.registry = registry or load_registry()
-        self._gate = WriterGate(exclusive=self.dialect == "sqlite")
+        self._group: GroupCommit | None = None
+        if self.dialect == "sqlite":
+            db = engine.url.database
+            lock = Path(db + ".writer-lock") if db and db != ":memory:" else None
+            self._group = GroupCommit(engine, lock)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SqlStore:
@@ -57,8 +63,16 @@ class SqlStore:
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTransaction]:
-        """A write transaction; commits on normal exit, rolls back on any exception."""
-        with self._gate, self.engine.connect() as conn:
+        """A write transaction; commits on normal exit, rolls back on any exception.
+
+        Returns only when the work is durable. On SQLite concurrent transactions share
+        one commit (``group_commit.py``), each in a savepoint of its own.
+        """
+        if self._group is not None:
+            with self._group.transaction(lambda conn: SqlTransaction(self, conn)) as tx:
+                yield tx
+            return
+        with self.engine.connect() as conn:
             conn = conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
                 yield SqlTransaction(self, conn)
