@@ -12,7 +12,9 @@ Encounter) or by content with references reduced to their target type.
 from __future__ import annotations
 
 import bz2
+import fcntl
 import json
+import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -233,12 +235,20 @@ def expected_facts(folder: str, compartment_types: list[str]) -> dict[str, Any]:
 
 
 class Loaded:
-    def __init__(self, client: TestClient, summary: Any, facts: dict[str, Any],
-                 seconds: float) -> None:
+    """The imported database (shared by the xdist workers) and an in-process client."""
+
+    def __init__(self, client: TestClient, record: dict[str, Any]) -> None:
         self.client = client
-        self.summary = summary
+        self.files: list[tuple[str, str | None]] = [tuple(f) for f in record["files"]]
+        self.resources: int = record["resources"]
+        self.seconds: float = record["seconds"]
+        facts = record["facts"]
+        for key in ("per_type", "gender", "loinc", "snomed", "sure", "maybe"):
+            facts[key] = Counter(facts[key])
+        for p in facts["patients"]:
+            for key in ("compartment", "per_type", "referenced_types"):
+                p[key] = Counter(p[key])
         self.facts = facts
-        self.seconds = seconds
 
     def get(self, path: str, **params: str) -> dict[str, Any]:
         r = self.client.get(f"/fhir/{path}", params=params)
@@ -263,31 +273,57 @@ def _compartment_types() -> list[str]:
     return sorted(r["code"] for r in definition["resource"] if r.get("param"))
 
 
-@pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
-    folder = shared_path("data", "synthea", "blaze-synthea-120")
-    tmp = tmp_path_factory.mktemp("synthea")
+def _import(tmp: Path, folder: Path) -> dict[str, Any]:
+    """Import into a fresh database; answer what the tests need (JSON-serialisable)."""
     url = fresh_database_url(tmp, "synthea")
     engine = create_engine(url)
     upgrade(engine)
     engine.dispose()
     settings = make_settings(url, tmp)
     store = SqlStore.from_settings(settings)
-    actor = Actor("system", "test", scopes=("system/*.*",))
-    repo = GuardedRepository(store, settings, RequestContext(actor=actor))
+    repo = GuardedRepository(store, settings, RequestContext(
+        actor=Actor("system", "test", scopes=("system/*.*",))))
     started = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=1) as pool:
-        facts_job = pool.submit(expected_facts, str(folder), _compartment_types())
-        summary = run_import(repo, [folder])
-        facts = facts_job.result()
-    seconds = time.perf_counter() - started
+    try:
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            facts_job = pool.submit(expected_facts, str(folder), _compartment_types())
+            summary = run_import(repo, [folder])
+            facts = facts_job.result()
+    finally:
+        store.dispose()
+    return {"url": url, "files": [(f.path.name, f.error) for f in summary.files],
+            "resources": summary.resources, "seconds": time.perf_counter() - started,
+            "facts": facts}
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
+    """Import once per test session: xdist may spread this module over several workers,
+    so the first one imports (under a file lock) and the others use its database."""
+    folder = shared_path("data", "synthea", "blaze-synthea-120")
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    record_path = root / "synthea-import.json"
+    with open(root / "synthea-import.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if record_path.exists():
+            record = json.loads(record_path.read_text())
+        else:
+            record = _import(tmp_path_factory.mktemp("synthea"), folder)
+            record_path.write_text(json.dumps(record))
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    settings = make_settings(record["url"], tmp_path_factory.mktemp("synthea-keys"))
+    store = SqlStore.from_settings(settings)
     app = create_app(settings, store=store)
-    with TestClient(app, base_url="http://testserver") as client:
-        client.headers.update({
-            "Authorization": f"Bearer {issue_system_token(settings, ttl=3600)}",
-            "Accept": "application/fhir+json"})
-        yield Loaded(client, summary, facts, seconds)
-    store.dispose()
+    try:
+        with TestClient(app, base_url="http://testserver") as client:
+            client.headers.update({
+                "Authorization": f"Bearer {issue_system_token(settings, ttl=3600)}",
+                "Accept": "application/fhir+json"})
+            yield Loaded(client, record)
+    finally:
+        store.dispose()
 
 
 # -- the tests ------------------------------------------------------------------------------
@@ -296,11 +332,10 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
 def test_import_loads_every_file(loaded: Loaded) -> None:
     facts = loaded.facts
     assert facts["files"] == 122 and facts["total"] == 92_114  # the published numbers
-    assert [(f.path.name, f.error) for f in loaded.summary.failed] == []
-    assert len(loaded.summary.files) == facts["files"]
-    assert loaded.summary.resources == facts["total"]
-    names = [f.path.name for f in loaded.summary.files]
-    assert names[0].startswith("0-") and names[1].startswith("0-")
+    assert [(name, error) for name, error in loaded.files if error] == []
+    assert len(loaded.files) == facts["files"]
+    assert loaded.resources == facts["total"]
+    assert loaded.files[0][0].startswith("0-") and loaded.files[1][0].startswith("0-")
 
 
 def test_count_per_type(loaded: Loaded) -> None:

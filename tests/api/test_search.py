@@ -9,11 +9,11 @@ failure shows every wrong case at once.
 
 from __future__ import annotations
 
-import pytest
-
 import time
 import uuid
 from typing import Any
+
+import pytest
 
 UCUM = "http://unitsofmeasure.org"
 LOINC = "http://loinc.org"

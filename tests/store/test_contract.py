@@ -53,7 +53,7 @@ def _index_count(store: SqlStore, res_type: str, res_id: str) -> int:
 
 
 def _search_ids(repo, res_type: str, **params: str) -> set[str]:  # type: ignore[no-untyped-def]
-    result = repo.search(res_type, list(params.items()) + [("_count", "100")])
+    result = repo.search(res_type, [*params.items(), ("_count", "100")])
     return {m.res_id for m in result.matches}
 
 
@@ -292,7 +292,7 @@ _OP = st.tuples(
 )
 
 
-@hsettings(max_examples=40, deadline=None, derandomize=True,
+@hsettings(max_examples=40, deadline=None, derandomize=True, database=None,
            suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(groups=st.lists(st.lists(_OP, min_size=1, max_size=3), min_size=1, max_size=8))
 def test_random_writes_match_a_model(store: SqlStore, groups: list[list[Any]]) -> None:

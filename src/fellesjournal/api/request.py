@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
+from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import bad_request, error
 
 JSON_TYPES = ("application/fhir+json", "application/json", "application/json-patch+json",
@@ -39,8 +38,8 @@ class FhirRequest:
         if not self.body.strip():
             raise bad_request("the request body is empty")
         try:
-            return orjson.loads(self.body)
-        except orjson.JSONDecodeError as exc:
+            return jsonio.loads(self.body)
+        except jsonio.JSONDecodeError as exc:
             raise bad_request(f"the body is not valid JSON: {exc}") from None
 
     @property

@@ -13,8 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-import orjson
-
+from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import FhirError, Issue, operation_outcome
 from fellesjournal.fhir.instants import now_instant
 from fellesjournal.store.base import StoredResource
@@ -32,7 +31,7 @@ class FhirResponse:
 
 
 def dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj)
+    return jsonio.dumps(obj)
 
 
 def error_response(exc: FhirError) -> FhirResponse:
@@ -116,8 +115,10 @@ def bundle_bytes(
         head["link"] = [{"relation": r, "url": u} for r, u in links]
     if extra:
         head.update(extra)
-    prefix = dumps(head)[:-1]
-    return prefix + b',"entry":[' + b",".join(entries) + b"]}"
+    body = b",".join(entries)
+    if not body:  # FHIR JSON has no empty arrays
+        return dumps(head)
+    return dumps(head)[:-1] + b',"entry":[' + body + b"]}"
 
 
 def search_entry(stored: StoredResource, base: str, mode: str = "match",

@@ -8,8 +8,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import orjson
-
 from fellesjournal.api.request import FhirRequest
 from fellesjournal.api.responses import (
     FhirResponse,
@@ -20,6 +18,7 @@ from fellesjournal.api.responses import (
     resource_response,
     search_entry,
 )
+from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import Issue, bad_request, operation_outcome
 from fellesjournal.fhir.subsetting import subset
 from fellesjournal.service.history import history
@@ -87,7 +86,7 @@ def search(req: FhirRequest, repo: GuardedRepository, base: str,
 
 def subset_content(stored: StoredResource, summary: str | None,
                    elements: tuple[str, ...] | None) -> bytes:
-    doc: dict[str, Any] = orjson.loads(stored.content or "{}")
+    doc: dict[str, Any] = jsonio.loads(stored.content or "{}")
     return dumps(subset(doc, summary, elements))
 
 

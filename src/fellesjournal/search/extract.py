@@ -54,6 +54,7 @@ import math
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -72,7 +73,7 @@ __all__ = ["IndexRows", "extract"]
 MAX_STRING = 512
 _SKIP_CODES = frozenset({"_id", "_text", "_content", "_query", "_filter", "_list", "_has",
                          "_type"})
-_NUMERIC = (int, float)
+_NUMERIC = (int, float, Decimal)
 _CONTACT_SYSTEMS = frozenset({"phone", "fax", "email", "pager", "url", "sms", "other"})
 _QUANTITY_TYPES = frozenset({"Quantity", "Age", "Duration", "Distance", "Count",
                              "SimpleQuantity", "MoneyQuantity"})
@@ -110,6 +111,8 @@ def _num_text(v: Any) -> str | None:
         return str(v)
     if type(v) is float:
         return repr(v)
+    if type(v) is Decimal:  # a decimal whose text a float would change (fhir/jsonio.py)
+        return str(v)
     return None
 
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-import orjson
-
+from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import FhirError, Issue, bad_request, error
 from fellesjournal.service.repository import GuardedRepository
 from fellesjournal.service.writes import check_body, ensure_id, ensure_type, new_id
@@ -218,7 +217,7 @@ def _rewrite_references(repo: GuardedRepository, tx: SqlTransaction,
     writes = [(e, op) for e, op in ops if op.resource is not None]
     if not writes:
         return
-    text = orjson.dumps([op.resource for _e, op in writes])
+    text = jsonio.dumps([op.resource for _e, op in writes])
 
     def replace(match: re.Match[bytes]) -> bytes:
         ref = match.group(1).decode()
@@ -233,7 +232,7 @@ def _rewrite_references(repo: GuardedRepository, tx: SqlTransaction,
             raise error(404, "not-found", f"reference '{ref}' matches no entry's fullUrl")
         return match.group(0)
 
-    rewritten = orjson.loads(_REFERENCE.sub(replace, text))
+    rewritten = jsonio.loads(_REFERENCE.sub(replace, text))
     for (_e, op), resource in zip(writes, rewritten, strict=True):
         op.resource = resource
 

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import FhirError, bad_request
 from fellesjournal.service.bundles import parse_entries, process_transaction
 from fellesjournal.service.repository import GuardedRepository
@@ -92,8 +91,8 @@ def prepare(path: Path, allow_test_identities: bool) -> Prepared:
     if path.name.endswith((".ndjson", ".ndjson.bz2")):
         return Prepared(path, data, False)
     try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError:
+        doc = jsonio.loads(data)
+    except jsonio.JSONDecodeError:
         return Prepared(path, data, False)
     if not (isinstance(doc, dict) and doc.get("resourceType") == "Bundle"
             and isinstance(doc.get("entry"), list)):
@@ -123,11 +122,11 @@ def import_file(repo: GuardedRepository, path: Path, tx: SqlTransaction | None =
         if path.name.endswith((".ndjson", ".ndjson.bz2")):
             result.resources = _ndjson(repo, data, tx)
         else:
-            result.resources = _document(repo, orjson.loads(data), tx,
+            result.resources = _document(repo, jsonio.loads(data), tx,
                                          prevalidated=bool(prepared and prepared.valid))
     except FhirError as exc:
         result.error = str(exc)
-    except orjson.JSONDecodeError as exc:
+    except jsonio.JSONDecodeError as exc:
         result.error = f"not valid JSON: {exc}"
     except (OSError, EOFError, ValueError) as exc:
         result.error = f"cannot read: {exc}"
@@ -157,8 +156,8 @@ def _ndjson(repo: GuardedRepository, data: bytes, tx: SqlTransaction | None) -> 
         if not line.strip():
             continue
         try:
-            res = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
+            res = jsonio.loads(line)
+        except jsonio.JSONDecodeError as exc:
             raise _bad(f"line {n}: not valid JSON: {exc}") from None
         if not isinstance(res, dict) or not isinstance(res.get("resourceType"), str):
             raise _bad(f"line {n}: not a FHIR resource")

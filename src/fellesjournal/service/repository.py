@@ -13,9 +13,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import jsonpatch
-import orjson
 
 from fellesjournal.access.policy import decide
+from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import FhirError, bad_request, error, gone, not_found
 from fellesjournal.search.params import Parser, SearchRequest
 from fellesjournal.service.context import RequestContext
@@ -195,7 +195,7 @@ class GuardedRepository:
                 raise error(412, "conflict", f"{res_type}/{res_id} is at version "
                             f"{current.version}, If-Match asked for {if_match}")
             assert current.content is not None
-            doc = orjson.loads(current.content)
+            doc = jsonio.loads(current.content)
             try:
                 patched = jsonpatch.apply_patch(doc, patch)
             except jsonpatch.JsonPatchTestFailed as exc:

@@ -13,9 +13,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 
+from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import Issue, conflict, precondition_failed, unprocessable
 from fellesjournal.fhir.instants import now_instant
 from fellesjournal.search.extract import IndexRows, extract
@@ -72,16 +72,28 @@ class SqlStore:
             with self._group.transaction(lambda conn: SqlTransaction(self, conn)) as tx:
                 yield tx
             return
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(**{WRITE_OPTION: True})
-            with conn.begin():
-                yield SqlTransaction(self, conn)
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(**{WRITE_OPTION: True})
+                with conn.begin():
+                    yield SqlTransaction(self, conn)
+        except sa.exc.IntegrityError as exc:
+            raise conflict(f"a concurrent change got there first: {exc.orig}") from None
 
     @contextmanager
     def snapshot(self) -> Iterator[SqlTransaction]:
-        """A read transaction with one consistent view (no writes)."""
-        with self.engine.connect() as conn, conn.begin():
-            yield SqlTransaction(self, conn, read_only=True)
+        """A read transaction with one consistent view (no writes).
+
+        PostgreSQL's default READ COMMITTED would let a search's total and its page see
+        different data; REPEATABLE READ gives the snapshot (SQLite's read transactions
+        are snapshots already).
+        """
+        with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ",
+                                              postgresql_readonly=True)
+            with conn.begin():
+                yield SqlTransaction(self, conn, read_only=True)
 
     def read_current(self, res_type: str, res_id: str) -> StoredResource | None:
         """:meth:`SqlTransaction.read` outside a transaction: one statement, no BEGIN.
@@ -146,10 +158,16 @@ class SqlTransaction:
 
         SQLite already has one writer; PostgreSQL takes a transaction advisory lock.
         """
-        if self.dialect == "postgresql":
-            digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big",
-                                    signed=True)
-            self.conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": digest})
+        self.lock_keys([key])
+
+    def lock_keys(self, keys: list[str]) -> None:
+        """:meth:`lock_key` for many keys at once, in a fixed order (no deadlocks)."""
+        if self.dialect != "postgresql" or not keys:
+            return
+        digests = sorted({int.from_bytes(hashlib.blake2b(k.encode(), digest_size=8).digest(),
+                                         "big", signed=True) for k in keys})
+        self.conn.execute(sa.text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS "
+                                  "bigint[])) AS k"), {"keys": digests})
 
     # -- writes --------------------------------------------------------------------------
 
@@ -198,7 +216,7 @@ class SqlTransaction:
                 meta["versionId"] = str(version)
                 meta["lastUpdated"] = stamp
                 resource["meta"] = meta
-                content = orjson.dumps(resource).decode()
+                content = jsonio.dumps(resource).decode()
                 if "\\u0000" in content:
                     # PostgreSQL cannot store NUL in text or JSONB; SQLite would, but one
                     # record must behave the same on both.
@@ -242,6 +260,9 @@ class SqlTransaction:
         keys = [(op.res_type, op.res_id) for op in ops if op.method != "POST"]
         if not keys:
             return {}
+        # FOR UPDATE locks nothing for a row that does not exist yet: two PUTs creating
+        # the same id would both insert. The advisory lock makes the second one wait.
+        self.lock_keys([f"{t}/{i}" for t, i in keys])
         found: dict[tuple[str, str], Any] = {}
         for chunk in _chunks(keys, 400):
             stmt = sa.select(_R.c.res_type, _R.c.res_id, _R.c.version, _R.c.deleted,
