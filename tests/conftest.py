@@ -26,10 +26,12 @@ from fellesjournal.store.migrate import upgrade
 from fellesjournal.store.sql import SqlStore
 
 BACKEND = os.environ.get("FELLESJOURNAL_TEST_BACKEND", "sqlite")
-PG_URL = os.environ.get("FELLESJOURNAL_TEST_DATABASE_URL",
-                        "postgresql://postgres@127.0.0.1:5432/test")
-SHARED = Path(os.environ.get("FELLESJOURNAL_SHARED",
-                             Path(__file__).resolve().parents[2] / "shared"))
+PG_URL = os.environ.get(
+    "FELLESJOURNAL_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+SHARED = Path(
+    os.environ.get("FELLESJOURNAL_SHARED", Path(__file__).resolve().parents[2] / "shared")
+)
 
 
 def shared_path(*parts: str) -> Path:
@@ -45,8 +47,9 @@ def _worker() -> str:
 
 
 def _fresh_pg_database(name: str) -> str:
-    admin = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"),
-                             isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(
+        PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
     try:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -68,8 +71,11 @@ def fresh_database_url(tmp: Path, label: str) -> str:
 
 def make_settings(url: str, data_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
-        "database_url": url, "data_dir": data_dir, "secret_key": "test-secret",
-        "allow_test_identities": True, "db_pool_size": 4,
+        "database_url": url,
+        "data_dir": data_dir,
+        "secret_key": "test-secret",
+        "allow_test_identities": True,
+        "db_pool_size": 4,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -109,8 +115,9 @@ def system_token(settings: Settings) -> str:
 @pytest.fixture()
 def client(app, system_token: str) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     with TestClient(app, base_url="http://testserver") as c:
-        c.headers.update({"Authorization": f"Bearer {system_token}",
-                          "Accept": "application/fhir+json"})
+        c.headers.update(
+            {"Authorization": f"Bearer {system_token}", "Accept": "application/fhir+json"}
+        )
         yield c
 
 

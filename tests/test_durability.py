@@ -52,29 +52,44 @@ class Server:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}/fhir"
         self.workers = workers
-        self.env = {**os.environ,
-                    "FELLESJOURNAL_DATABASE_URL": self.url,
-                    "FELLESJOURNAL_DATA_DIR": str(tmp / "data"),
-                    "FELLESJOURNAL_ALLOW_TEST_IDENTITIES": "true",
-                    "FELLESJOURNAL_SECRET_KEY": "durability-test",
-                    "FELLESJOURNAL_HOST": "127.0.0.1",
-                    "FELLESJOURNAL_PORT": str(self.port)}
+        self.env = {
+            **os.environ,
+            "FELLESJOURNAL_DATABASE_URL": self.url,
+            "FELLESJOURNAL_DATA_DIR": str(tmp / "data"),
+            "FELLESJOURNAL_ALLOW_TEST_IDENTITIES": "true",
+            "FELLESJOURNAL_SECRET_KEY": "durability-test",
+            "FELLESJOURNAL_HOST": "127.0.0.1",
+            "FELLESJOURNAL_PORT": str(self.port),
+        }
         self._cli("db", "upgrade")
         self.token = self._cli("token", "--system", "--ttl", "7200").strip()
         self.proc: subprocess.Popen[bytes] | None = None
 
     def _cli(self, *args: str) -> str:
-        done = subprocess.run([str(CLI), *args], env=self.env, capture_output=True,
-                              timeout=120, check=False)
+        done = subprocess.run(
+            [str(CLI), *args], env=self.env, capture_output=True, timeout=120, check=False
+        )
         assert done.returncode == 0, f"fellesjournal {' '.join(args)}: {done.stderr.decode()}"
         return done.stdout.decode()
 
     def start(self) -> Server:
         log = open(self.tmp / f"server-{self.port}.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [str(CLI), "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", str(self.workers)],
-            env=self.env, stdout=log, stderr=log, start_new_session=True)
+            [
+                str(CLI),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
         log.close()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -94,9 +109,16 @@ class Server:
         return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
     def client(self, **kw: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.base, timeout=120, headers={
-            "Authorization": f"Bearer {self.token}", "Accept": FHIR_JSON,
-            "Content-Type": FHIR_JSON}, **kw)
+        return httpx.Client(
+            base_url=self.base,
+            timeout=120,
+            headers={
+                "Authorization": f"Bearer {self.token}",
+                "Accept": FHIR_JSON,
+                "Content-Type": FHIR_JSON,
+            },
+            **kw,
+        )
 
     def kill9(self) -> None:
         """SIGKILL the server's process group at once: no shutdown of any kind."""
@@ -116,10 +138,13 @@ class Server:
 
 
 def _patient(tag: str, n: int) -> dict[str, Any]:
-    return {"resourceType": "Patient",
-            "identifier": [{"system": f"urn:test:{tag}", "value": f"p{n}"}],
-            "name": [{"family": f"Durable{n}", "given": [tag]}],
-            "gender": "female" if n % 2 else "male", "birthDate": f"19{n % 90 + 10}-03-04"}
+    return {
+        "resourceType": "Patient",
+        "identifier": [{"system": f"urn:test:{tag}", "value": f"p{n}"}],
+        "name": [{"family": f"Durable{n}", "given": [tag]}],
+        "gender": "female" if n % 2 else "male",
+        "birthDate": f"19{n % 90 + 10}-03-04",
+    }
 
 
 # -- durability ----------------------------------------------------------------------------
@@ -166,8 +191,9 @@ def test_acknowledged_creates_survive_kill_9(tmp_path: Path) -> None:
     settings = make_settings(server.url, tmp_path / "data")
     store = SqlStore.from_settings(settings)
     try:
-        repo = GuardedRepository(store, settings, RequestContext(
-            actor=Actor("system", "test", scopes=("system/*.*",))))
+        repo = GuardedRepository(
+            store, settings, RequestContext(actor=Actor("system", "test", scopes=("system/*.*",)))
+        )
         for pid, seen in acked.items():
             stored = repo.read("Patient", pid)
             assert stored.version == 1
@@ -245,11 +271,16 @@ def test_concurrent_updates_lose_nothing(live: Server) -> None:
     assert hist["total"] == 1 + len(results)
     hversions = [int(e["resource"]["meta"]["versionId"]) for e in hist["entry"]]
     assert sorted(hversions) == list(range(1, 2 + len(results)))
-    givens = [e["resource"]["name"][0]["given"][0] for e in hist["entry"]
-              if e["resource"]["meta"]["versionId"] != "1"]
+    givens = [
+        e["resource"]["name"][0]["given"][0]
+        for e in hist["entry"]
+        if e["resource"]["meta"]["versionId"] != "1"
+    ]
     assert sorted(givens) == sorted(g for _s, g, _v in results)
-    by_version = {int(e["resource"]["meta"]["versionId"]): e["resource"]["name"][0]["given"][0]
-                  for e in hist["entry"]}
+    by_version = {
+        int(e["resource"]["meta"]["versionId"]): e["resource"]["name"][0]["given"][0]
+        for e in hist["entry"]
+    }
     assert all(by_version[int(v)] == g for _s, g, v in results)
 
 
@@ -275,16 +306,16 @@ def test_concurrent_conditional_create_makes_one(live: Server) -> None:
     def task(i: int, c: httpx.Client) -> tuple[int, str]:
         body = _patient("cond", i)
         body["identifier"] = [{"system": system, "value": value}]
-        r = c.post("/Patient", json=body,
-                   headers={"If-None-Exist": f"identifier={system}|{value}"})
+        r = c.post("/Patient", json=body, headers={"If-None-Exist": f"identifier={system}|{value}"})
         return r.status_code, r.json().get("id", r.text[:200])
 
     results = _together(live, 10, task)
     assert sorted(s for s, _i in results) == [200] * 9 + [201], results
     assert len({i for _s, i in results}) == 1
     with live.client() as c:
-        found = c.get("/Patient", params={"identifier": f"{system}|{value}",
-                                          "_summary": "count"}).json()
+        found = c.get(
+            "/Patient", params={"identifier": f"{system}|{value}", "_summary": "count"}
+        ).json()
     assert found["total"] == 1
 
 

@@ -45,9 +45,13 @@ INVALID = {
 @pytest.fixture(scope="module")
 def http(app, system_token: str) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     with TestClient(app, base_url="http://testserver") as c:
-        c.headers.update({"Authorization": f"Bearer {system_token}",
-                          "Accept": "application/fhir+json",
-                          "Content-Type": "application/fhir+json"})
+        c.headers.update(
+            {
+                "Authorization": f"Bearer {system_token}",
+                "Accept": "application/fhir+json",
+                "Content-Type": "application/fhir+json",
+            }
+        )
         yield c
 
 
@@ -96,8 +100,9 @@ def _write(http: TestClient, raw: bytes) -> tuple[Any, Any]:
     doc = _parse(raw)
     res_type = doc["resourceType"]
     if doc.get("id"):
-        return http.put(f"/fhir/{res_type}/{doc['id']}", content=raw), \
-            f"/fhir/{res_type}/{doc['id']}"
+        return http.put(
+            f"/fhir/{res_type}/{doc['id']}", content=raw
+        ), f"/fhir/{res_type}/{doc['id']}"
     r = http.post(f"/fhir/{res_type}", content=raw)
     return r, f"/fhir/{res_type}/{r.json().get('id')}" if r.status_code == 201 else None
 
@@ -113,8 +118,11 @@ def _diff(a: Any, b: Any, path: str = "") -> list[str]:
                 out += _diff(a[k], b[k], f"{path}.{k}")
         return out
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b, strict=True))
-                for d in _diff(x, y, f"{path}[{i}]")]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in _diff(x, y, f"{path}[{i}]")
+        ]
     return [] if a == b else [f"{path}: sent {a!r}, got {b!r}"]
 
 
@@ -171,8 +179,8 @@ def test_decimal_precision_is_kept(http: TestClient) -> None:
         expected = _norm(_parse_precise(raw))
         actual = _norm(_parse_precise(http.get(url).content))
         checked += 1
-        changed += [f"{name} {d}" for d in _diff(expected, actual)
-                    if not _jsonb_exponent(d)]
+        changed += [f"{name} {d}" for d in _diff(expected, actual) if not _jsonb_exponent(d)]
     assert checked > 50
-    assert not changed, (f"{len(changed)} decimal(s) changed precision, e.g.:\n"
-                         + "\n".join(changed[:15]))
+    assert not changed, f"{len(changed)} decimal(s) changed precision, e.g.:\n" + "\n".join(
+        changed[:15]
+    )

@@ -47,8 +47,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture()
 def smart(server: Server) -> Any:
-    fc = smart_client.FHIRClient(settings={"app_id": "fellesjournal-tests",
-                                           "api_base": server.base + "/"})
+    fc = smart_client.FHIRClient(
+        settings={"app_id": "fellesjournal-tests", "api_base": server.base + "/"}
+    )
     fc.server.session.headers["Authorization"] = f"Bearer {server.token}"
     return fc
 
@@ -97,18 +98,17 @@ def test_fhirclient_patient_crud_and_search(smart: Any) -> None:
 
     bundle = Patient.where(struct={"identifier": f"urn:test:smart|{tag}"}).perform(srv)
     assert bundle.total == 1 and bundle.entry[0].resource.id == pid
-    found = Patient.where(struct={"family": f"Smart{tag}", "gender": "other"}) \
-        .perform_resources(srv)
+    found = Patient.where(struct={"family": f"Smart{tag}", "gender": "other"}).perform_resources(
+        srv
+    )
     assert [r.id for r in found] == [pid]
-    assert Patient.where(struct={"family": f"Smart{tag}", "gender": "male"}) \
-        .perform(srv).total == 0
+    assert Patient.where(struct={"family": f"Smart{tag}", "gender": "male"}).perform(srv).total == 0
 
     again.delete()
     with pytest.raises((FHIRNotFoundException, HTTPError)) as exc:
         Patient.read(pid, srv)
     assert exc.value.response.status_code == 410
-    assert Patient.where(struct={"identifier": f"urn:test:smart|{tag}"}) \
-        .perform(srv).total == 0
+    assert Patient.where(struct={"identifier": f"urn:test:smart|{tag}"}).perform(srv).total == 0
 
 
 def test_fhirclient_observation_crud_and_search(smart: Any) -> None:
@@ -120,8 +120,9 @@ def test_fhirclient_observation_crud_and_search(smart: Any) -> None:
     obs.status = "final"
     obs.code = CodeableConcept({"coding": [{"system": LOINC, "code": "8302-2"}]})
     obs.subject = FHIRReference({"reference": f"Patient/{pid}"})
-    obs.valueQuantity = Quantity({"value": 182.5, "unit": "cm",
-                                  "system": "http://unitsofmeasure.org", "code": "cm"})
+    obs.valueQuantity = Quantity(
+        {"value": 182.5, "unit": "cm", "system": "http://unitsofmeasure.org", "code": "cm"}
+    )
     obs.identifier = [Identifier({"system": "urn:test:obs", "value": tag})]
     oid = obs.create(srv)["id"]
 
@@ -132,16 +133,26 @@ def test_fhirclient_observation_crud_and_search(smart: Any) -> None:
     got.code.coding.append(Coding({"system": LOINC, "code": "8306-3"}))
     assert got.update()["meta"]["versionId"] == "2"
 
-    search = Observation.where(struct={"subject": f"Patient/{pid}",
-                                       "code": f"{LOINC}|8306-3"})
+    search = Observation.where(struct={"subject": f"Patient/{pid}", "code": f"{LOINC}|8306-3"})
     assert [o.id for o in search.perform_resources(srv)] == [oid]
-    with_patient = Observation.where(struct={"identifier": f"urn:test:obs|{tag}"}) \
-        .include("subject").perform(srv)
+    with_patient = (
+        Observation.where(struct={"identifier": f"urn:test:obs|{tag}"})
+        .include("subject")
+        .perform(srv)
+    )
     kinds = sorted((e.resource.resource_type, e.search.mode) for e in with_patient.entry)
     assert kinds == [("Observation", "match"), ("Patient", "include")]
-    assert Observation.where(struct={"value-quantity": "gt180|http://unitsofmeasure.org|cm",
-                                     "identifier": f"urn:test:obs|{tag}"}) \
-        .perform(srv).total == 1
+    assert (
+        Observation.where(
+            struct={
+                "value-quantity": "gt180|http://unitsofmeasure.org|cm",
+                "identifier": f"urn:test:obs|{tag}",
+            }
+        )
+        .perform(srv)
+        .total
+        == 1
+    )
     Observation.read(oid, srv).delete()
     with pytest.raises((FHIRNotFoundException, HTTPError)):
         Observation.read(oid, srv)
@@ -152,9 +163,13 @@ def test_fhirclient_observation_crud_and_search(smart: Any) -> None:
 
 def test_fhirpy_patient_crud_and_search(fhirpy: SyncFHIRClient) -> None:
     tag = _tag()
-    patient = fhirpy.resource("Patient", name=[{"family": f"Py{tag}", "given": ["Ola"]}],
-                              gender="male", birthDate="1971-02-03",
-                              identifier=[{"system": "urn:test:fhirpy", "value": tag}])
+    patient = fhirpy.resource(
+        "Patient",
+        name=[{"family": f"Py{tag}", "given": ["Ola"]}],
+        gender="male",
+        birthDate="1971-02-03",
+        identifier=[{"system": "urn:test:fhirpy", "value": tag}],
+    )
     patient.save()
     pid = patient.id
     assert pid and patient["meta"]["versionId"] == "1"
@@ -170,10 +185,14 @@ def test_fhirpy_patient_crud_and_search(fhirpy: SyncFHIRClient) -> None:
     search = fhirpy.resources("Patient").search(identifier=f"urn:test:fhirpy|{tag}")
     assert [r.id for r in search.fetch()] == [pid]
     assert search.count() == 1
-    assert fhirpy.resources("Patient").search(family=f"Py{tag}", birthdate__lt="1971-02-03") \
-        .count() == 0
-    assert fhirpy.resources("Patient").search(family=f"Py{tag}", birthdate__ge="1971-02-03") \
-        .count() == 1
+    assert (
+        fhirpy.resources("Patient").search(family=f"Py{tag}", birthdate__lt="1971-02-03").count()
+        == 0
+    )
+    assert (
+        fhirpy.resources("Patient").search(family=f"Py{tag}", birthdate__ge="1971-02-03").count()
+        == 1
+    )
 
     got.delete()
     with pytest.raises(ResourceNotFound):
@@ -186,23 +205,29 @@ def test_fhirpy_observation_crud_and_search(fhirpy: SyncFHIRClient) -> None:
     patient = fhirpy.resource("Patient", name=[{"family": f"PyObs{tag}"}])
     patient.save()
     ids = []
-    for n, (code, value) in enumerate([("8302-2", 170.0), ("29463-7", 70.5),
-                                       ("8302-2", 171.0)]):
+    for n, (code, value) in enumerate([("8302-2", 170.0), ("29463-7", 70.5), ("8302-2", 171.0)]):
         obs = fhirpy.resource(
-            "Observation", status="final",
+            "Observation",
+            status="final",
             code={"coding": [{"system": LOINC, "code": code}]},
             subject=patient.to_reference(),
             effectiveDateTime=f"2020-01-0{n + 1}T10:00:00+01:00",
-            valueQuantity={"value": value, "unit": "kg" if code == "29463-7" else "cm"})
+            valueQuantity={"value": value, "unit": "kg" if code == "29463-7" else "cm"},
+        )
         obs.save()
         ids.append(obs.id)
 
-    heights = fhirpy.resources("Observation").search(
-        subject=f"Patient/{patient.id}", code=f"{LOINC}|8302-2").sort("date")
+    heights = (
+        fhirpy.resources("Observation")
+        .search(subject=f"Patient/{patient.id}", code=f"{LOINC}|8302-2")
+        .sort("date")
+    )
     assert [o.id for o in heights.fetch_all()] == [ids[0], ids[2]]
     assert fhirpy.resources("Observation").search(patient=patient.id).count() == 3
-    assert fhirpy.resources("Observation").search(
-        patient=patient.id, date__ge="2020-01-02").count() == 2
+    assert (
+        fhirpy.resources("Observation").search(patient=patient.id, date__ge="2020-01-02").count()
+        == 2
+    )
     latest = fhirpy.resources("Observation").search(patient=patient.id).sort("-date").first()
     assert latest.id == ids[2]
 
@@ -211,10 +236,16 @@ def test_fhirpy_observation_crud_and_search(fhirpy: SyncFHIRClient) -> None:
     obs.save()
     assert fhirpy.reference("Observation", ids[1]).to_resource()["status"] == "amended"
 
-    included = fhirpy.resources("Observation").search(_id=ids[0]).include(
-        "Observation", "subject").fetch_raw()
-    assert sorted(e["resource"]["resourceType"] for e in included["entry"]) == \
-        ["Observation", "Patient"]
+    included = (
+        fhirpy.resources("Observation")
+        .search(_id=ids[0])
+        .include("Observation", "subject")
+        .fetch_raw()
+    )
+    assert sorted(e["resource"]["resourceType"] for e in included["entry"]) == [
+        "Observation",
+        "Patient",
+    ]
 
     for oid in ids:
         fhirpy.reference("Observation", oid).delete()

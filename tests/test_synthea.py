@@ -92,10 +92,19 @@ def date_match(prefix: str, year: int, start: datetime, end: datetime) -> bool |
     }[prefix]
 
 
-DATE_CASES = [("Observation", "ge2015"), ("Observation", "lt2010"), ("Observation", "eq2012"),
-              ("Encounter", "ge2015"), ("Encounter", "lt2010"), ("Encounter", "eq2012"),
-              ("Encounter", "gt2014"), ("Encounter", "le2009"), ("Encounter", "sa2016"),
-              ("Encounter", "eb2000"), ("Encounter", "ne2012")]
+DATE_CASES = [
+    ("Observation", "ge2015"),
+    ("Observation", "lt2010"),
+    ("Observation", "eq2012"),
+    ("Encounter", "ge2015"),
+    ("Encounter", "lt2010"),
+    ("Encounter", "eq2012"),
+    ("Encounter", "gt2014"),
+    ("Encounter", "le2009"),
+    ("Encounter", "sa2016"),
+    ("Encounter", "eb2000"),
+    ("Encounter", "ne2012"),
+]
 
 
 class Tally:
@@ -173,60 +182,87 @@ def expected_facts(folder: str, compartment_types: list[str]) -> dict[str, Any]:
                 born_before_1950 += r["birthDate"] < "1950"
             elif rt == "Observation":
                 female_obs += female
-                loinc.update({c["code"] for c in r["code"].get("coding", [])
-                              if c.get("system") == LOINC})
+                loinc.update(
+                    {c["code"] for c in r["code"].get("coding", []) if c.get("system") == LOINC}
+                )
                 t = _instant(r["effectiveDateTime"])
                 for case_type, value in DATE_CASES:
                     if case_type == rt:
-                        tally.add(f"{rt} {value}",
-                                  date_match(value[:2], int(value[2:]), t, t))
+                        tally.add(f"{rt} {value}", date_match(value[:2], int(value[2:]), t, t))
             elif rt == "Condition":
-                snomed.update({c["code"] for c in r["code"].get("coding", [])
-                               if c.get("system") == SNOMED})
+                snomed.update(
+                    {c["code"] for c in r["code"].get("coding", []) if c.get("system") == SNOMED}
+                )
             elif rt == "Encounter":
                 start, end = _instant(r["period"]["start"]), _instant(r["period"]["end"])
                 for case_type, value in DATE_CASES:
                     if case_type == rt:
-                        tally.add(f"{rt} {value}",
-                                  date_match(value[:2], int(value[2:]), start, end))
+                        tally.add(
+                            f"{rt} {value}", date_match(value[:2], int(value[2:]), start, end)
+                        )
         if not pats:
             continue
         in_comp = [r for r in resources if r["resourceType"] in compartment_types]
         comp_keys = {f"urn:uuid:{r['id']}" for r in in_comp}
-        outside = {ref for r in in_comp for ref in _refs(r)
-                   if ref[:1] != "#" and ref not in comp_keys}
-        patients.append({
-            "file": path.name, "size": len(resources),
-            "synthea_id": next(i["value"] for i in pats[0]["identifier"]
-                               if i.get("system") == SYNTHEA_ID),
-            "compartment": Counter(r["resourceType"] for r in in_comp),
-            "per_type": Counter(r["resourceType"] for r in resources),
-            "referenced": sorted(outside),
-            "referenced_types": Counter(types.get(ref) or ref.split("?")[0]
-                                        for ref in outside),
-            "encounters": sorted(r["id"] for r in resources
-                                 if r["resourceType"] == "Encounter"),
-            "encounter_refs": sorted({ref for r in resources if r["resourceType"] == "Encounter"
-                                      for p in r.get("participant", [])
-                                      for ref in _refs(p.get("individual"))}),
-            "medications": len({r["medicationReference"]["reference"] for r in resources
-                                if r["resourceType"] == "MedicationRequest"
-                                and "medicationReference" in r}),
-            "fingerprints": [_fingerprint(r, types) for r in in_comp],
-        })
+        outside = {
+            ref for r in in_comp for ref in _refs(r) if ref[:1] != "#" and ref not in comp_keys
+        }
+        patients.append(
+            {
+                "file": path.name,
+                "size": len(resources),
+                "synthea_id": next(
+                    i["value"] for i in pats[0]["identifier"] if i.get("system") == SYNTHEA_ID
+                ),
+                "compartment": Counter(r["resourceType"] for r in in_comp),
+                "per_type": Counter(r["resourceType"] for r in resources),
+                "referenced": sorted(outside),
+                "referenced_types": Counter(types.get(ref) or ref.split("?")[0] for ref in outside),
+                "encounters": sorted(
+                    r["id"] for r in resources if r["resourceType"] == "Encounter"
+                ),
+                "encounter_refs": sorted(
+                    {
+                        ref
+                        for r in resources
+                        if r["resourceType"] == "Encounter"
+                        for p in r.get("participant", [])
+                        for ref in _refs(p.get("individual"))
+                    }
+                ),
+                "medications": len(
+                    {
+                        r["medicationReference"]["reference"]
+                        for r in resources
+                        if r["resourceType"] == "MedicationRequest" and "medicationReference" in r
+                    }
+                ),
+                "fingerprints": [_fingerprint(r, types) for r in in_comp],
+            }
+        )
     # keep the content of a few patients only: a small one, a middling one, one with
     # medications (chosen by size, deterministically)
     by_size = sorted(patients, key=lambda p: (p["size"], p["file"]))
     with_meds = [p for p in by_size if p["medications"]]
-    sample = {by_size[0]["file"], by_size[len(by_size) // 2]["file"],
-              with_meds[len(with_meds) // 3]["file"]}
+    sample = {
+        by_size[0]["file"],
+        by_size[len(by_size) // 2]["file"],
+        with_meds[len(with_meds) // 3]["file"],
+    }
     for p in patients:
         if p["file"] not in sample:
             p.pop("fingerprints")
     return {
-        "files": len(files), "total": sum(per_type.values()), "per_type": per_type,
-        "gender": gender, "loinc": loinc, "snomed": snomed, "sure": tally.sure,
-        "maybe": tally.maybe, "born_before_1950": born_before_1950, "female_obs": female_obs,
+        "files": len(files),
+        "total": sum(per_type.values()),
+        "per_type": per_type,
+        "gender": gender,
+        "loinc": loinc,
+        "snomed": snomed,
+        "sure": tally.sure,
+        "maybe": tally.maybe,
+        "born_before_1950": born_before_1950,
+        "female_obs": female_obs,
         "patients": patients,
     }
 
@@ -267,8 +303,7 @@ class Loaded:
 
 
 def _compartment_types() -> list[str]:
-    path = shared_path("data", "fhir-r4-core", "compartments",
-                       "CompartmentDefinition-patient.json")
+    path = shared_path("data", "fhir-r4-core", "compartments", "CompartmentDefinition-patient.json")
     definition = json.loads(path.read_text())
     return sorted(r["code"] for r in definition["resource"] if r.get("param"))
 
@@ -281,8 +316,9 @@ def _import(tmp: Path, folder: Path) -> dict[str, Any]:
     engine.dispose()
     settings = make_settings(url, tmp)
     store = SqlStore.from_settings(settings)
-    repo = GuardedRepository(store, settings, RequestContext(
-        actor=Actor("system", "test", scopes=("system/*.*",))))
+    repo = GuardedRepository(
+        store, settings, RequestContext(actor=Actor("system", "test", scopes=("system/*.*",)))
+    )
     started = time.perf_counter()
     try:
         with ProcessPoolExecutor(max_workers=1) as pool:
@@ -291,9 +327,13 @@ def _import(tmp: Path, folder: Path) -> dict[str, Any]:
             facts = facts_job.result()
     finally:
         store.dispose()
-    return {"url": url, "files": [(f.path.name, f.error) for f in summary.files],
-            "resources": summary.resources, "seconds": time.perf_counter() - started,
-            "facts": facts}
+    return {
+        "url": url,
+        "files": [(f.path.name, f.error) for f in summary.files],
+        "resources": summary.resources,
+        "seconds": time.perf_counter() - started,
+        "facts": facts,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -318,9 +358,12 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
     app = create_app(settings, store=store)
     try:
         with TestClient(app, base_url="http://testserver") as client:
-            client.headers.update({
-                "Authorization": f"Bearer {issue_system_token(settings, ttl=3600)}",
-                "Accept": "application/fhir+json"})
+            client.headers.update(
+                {
+                    "Authorization": f"Bearer {issue_system_token(settings, ttl=3600)}",
+                    "Accept": "application/fhir+json",
+                }
+            )
             yield Loaded(client, record)
     finally:
         store.dispose()
@@ -356,8 +399,10 @@ def test_observation_by_loinc(loaded: Loaded) -> None:
     for code in codes:
         assert loaded.total("Observation", code=f"{LOINC}|{code}") == loinc[code], code
     assert loaded.total("Observation", code=f"{SNOMED}|8302-2") == 0
-    assert loaded.total("Observation", code=f"{LOINC}|{codes[0]},{LOINC}|{codes[1]}") == \
-        loinc[codes[0]] + loinc[codes[1]]
+    assert (
+        loaded.total("Observation", code=f"{LOINC}|{codes[0]},{LOINC}|{codes[1]}")
+        == loinc[codes[0]] + loinc[codes[1]]
+    )
 
 
 def test_condition_by_snomed(loaded: Loaded) -> None:
@@ -378,8 +423,10 @@ def test_date_prefixes(loaded: Loaded, res_type: str, value: str) -> None:
 def test_chained_patient_gender(loaded: Loaded) -> None:
     facts = loaded.facts
     assert loaded.total("Observation", **{"patient.gender": "female"}) == facts["female_obs"]
-    assert loaded.total("Observation", **{"patient.gender": "male"}) == \
-        facts["per_type"]["Observation"] - facts["female_obs"]
+    assert (
+        loaded.total("Observation", **{"patient.gender": "male"})
+        == facts["per_type"]["Observation"] - facts["female_obs"]
+    )
 
 
 def test_birthdate_before_1950(loaded: Loaded) -> None:
@@ -403,10 +450,12 @@ def test_summary_count_has_no_empty_entry_array(loaded: Loaded) -> None:
 def test_searches_by_patient(loaded: Loaded) -> None:
     for p in _sample(loaded):
         pid = loaded.patient_id(p["synthea_id"])
-        got = {t: loaded.total(t, patient=pid) for t in p["per_type"]
-               if t not in ("Patient", "Medication")}
-        assert got == {t: n for t, n in p["per_type"].items()
-                       if t not in ("Patient", "Medication")}
+        got = {
+            t: loaded.total(t, patient=pid)
+            for t in p["per_type"]
+            if t not in ("Patient", "Medication")
+        }
+        assert got == {t: n for t, n in p["per_type"].items() if t not in ("Patient", "Medication")}
         assert loaded.total("Patient", _id=pid) == 1
 
 
@@ -422,21 +471,34 @@ def test_everything(loaded: Loaded) -> None:
         keys = [f"{r['resourceType']}/{r['id']}" for r in resources]
         assert len(set(keys)) == len(keys), "an entry twice"
         # the compartment: exactly the patient's bundle (minus what is not compartment)
-        mine = [r for r in resources if r["resourceType"] in compartment
-                and (r["resourceType"] != "Patient" or r["id"] == pid)]
+        mine = [
+            r
+            for r in resources
+            if r["resourceType"] in compartment
+            and (r["resourceType"] != "Patient" or r["id"] == pid)
+        ]
         assert Counter(r["resourceType"] for r in mine) == p["compartment"]
         prints = Counter(_fingerprint(r, {}) for r in mine)
         assert prints == Counter(p["fingerprints"]), "compartment content differs"
-        encounters = sorted(i["value"] for r in mine if r["resourceType"] == "Encounter"
-                            for i in r["identifier"] if i.get("system") == SYNTHEA_ID)
+        encounters = sorted(
+            i["value"]
+            for r in mine
+            if r["resourceType"] == "Encounter"
+            for i in r["identifier"]
+            if i.get("system") == SYNTHEA_ID
+        )
         assert encounters == p["encounters"]
         # and every resource they reference, once
         mine_keys = {(r["resourceType"], r["id"]) for r in mine}
-        others = Counter(r["resourceType"] for r in resources
-                         if (r["resourceType"], r["id"]) not in mine_keys)
+        others = Counter(
+            r["resourceType"] for r in resources if (r["resourceType"], r["id"]) not in mine_keys
+        )
         assert others == p["referenced_types"]
-        idents = {f"{r['resourceType']}?identifier={i['system']}|{i['value']}"
-                  for r in resources for i in r.get("identifier", [])}
+        idents = {
+            f"{r['resourceType']}?identifier={i['system']}|{i['value']}"
+            for r in resources
+            for i in r.get("identifier", [])
+        }
         assert {ref for ref in p["referenced"] if "?" in ref} <= idents
     assert facts["per_type"]["Patient"] == len(facts["patients"])
 
@@ -445,28 +507,39 @@ def test_include_and_revinclude(loaded: Loaded) -> None:
     for p in _sample(loaded):
         pid = loaded.patient_id(p["synthea_id"])
         body = loaded.get("Patient", _id=pid, _revinclude="Encounter:patient")
-        modes = Counter((e["resource"]["resourceType"], e["search"]["mode"])
-                        for e in body.get("entry", []))
-        assert modes == {("Patient", "match"): 1,
-                         ("Encounter", "include"): len(p["encounters"])}
+        modes = Counter(
+            (e["resource"]["resourceType"], e["search"]["mode"]) for e in body.get("entry", [])
+        )
+        assert modes == {("Patient", "match"): 1, ("Encounter", "include"): len(p["encounters"])}
         assert body["total"] == 1
-        body = loaded.get("Encounter", patient=pid, _include="Encounter:participant",
-                          _count="1000")
+        body = loaded.get("Encounter", patient=pid, _include="Encounter:participant", _count="1000")
         assert body["total"] == len(p["encounters"])
-        included = {f"Practitioner?identifier={i['system']}|{i['value']}"
-                    for e in body.get("entry", []) if e["search"]["mode"] == "include"
-                    for i in e["resource"].get("identifier", [])}
-        assert sum(e["search"]["mode"] == "include" for e in body.get("entry", [])) == \
-            len(p["encounter_refs"])
+        included = {
+            f"Practitioner?identifier={i['system']}|{i['value']}"
+            for e in body.get("entry", [])
+            if e["search"]["mode"] == "include"
+            for i in e["resource"].get("identifier", [])
+        }
+        assert sum(e["search"]["mode"] == "include" for e in body.get("entry", [])) == len(
+            p["encounter_refs"]
+        )
         assert set(p["encounter_refs"]) <= included
-        body = loaded.get("MedicationRequest", patient=pid,
-                          _include="MedicationRequest:medication", _count="1000")
+        body = loaded.get(
+            "MedicationRequest", patient=pid, _include="MedicationRequest:medication", _count="1000"
+        )
         meds = [e for e in body.get("entry", []) if e["search"]["mode"] == "include"]
         assert len(meds) == p["medications"]
         assert {e["resource"]["resourceType"] for e in meds} <= {"Medication"}
-        body = loaded.get("Observation", patient=pid, code=f"{LOINC}|8302-2",
-                          _include="Observation:patient", _count="1000")
-        inc = [e["resource"]["id"] for e in body.get("entry", []) if e["search"]["mode"] == "include"]
+        body = loaded.get(
+            "Observation",
+            patient=pid,
+            code=f"{LOINC}|8302-2",
+            _include="Observation:patient",
+            _count="1000",
+        )
+        inc = [
+            e["resource"]["id"] for e in body.get("entry", []) if e["search"]["mode"] == "include"
+        ]
         assert inc == ([pid] if body["total"] else [])
 
 

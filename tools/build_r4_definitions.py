@@ -43,8 +43,7 @@ from typing import Any
 FHIR_TYPE_EXT = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
 REGEX_EXT = "http://hl7.org/fhir/StructureDefinition/regex"
 DEFAULT_OUT = (
-    Path(__file__).resolve().parents[1]
-    / "src/fellesjournal/fhir/definitions/r4-structure.json.gz"
+    Path(__file__).resolve().parents[1] / "src/fellesjournal/fhir/definitions/r4-structure.json.gz"
 )
 
 

@@ -39,14 +39,37 @@ OUT_DIR = REPO / "src" / "fellesjournal" / "search" / "data"
 DEFAULT_SOURCE = Path("/work/shared/data/fhir-r4-core")
 
 PRIMITIVES = {
-    "base64Binary", "boolean", "canonical", "code", "date", "dateTime", "decimal", "id",
-    "instant", "integer", "markdown", "oid", "positiveInt", "string", "time", "unsignedInt",
-    "uri", "url", "uuid", "xhtml",
+    "base64Binary",
+    "boolean",
+    "canonical",
+    "code",
+    "date",
+    "dateTime",
+    "decimal",
+    "id",
+    "instant",
+    "integer",
+    "markdown",
+    "oid",
+    "positiveInt",
+    "string",
+    "time",
+    "unsignedInt",
+    "uri",
+    "url",
+    "uuid",
+    "xhtml",
 }
 PY_TYPE_NAMES = {
-    "str": "string", "bool": "boolean", "int": "integer", "float": "decimal",
-    "FHIRDate": "date", "FHIRDateTime": "dateTime", "FHIRInstant": "instant",
-    "FHIRTime": "time", "FHIRReference": "Reference",
+    "str": "string",
+    "bool": "boolean",
+    "int": "integer",
+    "float": "decimal",
+    "FHIRDate": "date",
+    "FHIRDateTime": "dateTime",
+    "FHIRInstant": "instant",
+    "FHIRTime": "time",
+    "FHIRReference": "Reference",
 }
 
 
@@ -55,7 +78,7 @@ def _fhir_type_name(py_name: str) -> str:
 
 
 def _suffix_type(json_key: str, choice_name: str) -> str:
-    suffix = json_key[len(choice_name):]
+    suffix = json_key[len(choice_name) :]
     low = suffix[:1].lower() + suffix[1:]
     return low if low in PRIMITIVES else suffix
 
@@ -122,8 +145,10 @@ def build_params(bundle: dict[str, Any]) -> list[dict[str, Any]]:
             item["target"] = list(sp["target"])
         if sp.get("component"):
             item["component"] = [
-                {"definition": code_by_url.get(c["definition"], c["definition"]),
-                 "expression": c["expression"]}
+                {
+                    "definition": code_by_url.get(c["definition"], c["definition"]),
+                    "expression": c["expression"],
+                }
                 for c in sp["component"]
             ]
         for key in ("multipleOr", "multipleAnd", "comparator", "modifier"):
@@ -135,15 +160,19 @@ def build_params(bundle: dict[str, Any]) -> list[dict[str, Any]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--source", type=Path, default=DEFAULT_SOURCE,
-                    help="directory holding search-parameters.json and compartments/")
+    ap.add_argument(
+        "--source",
+        type=Path,
+        default=DEFAULT_SOURCE,
+        help="directory holding search-parameters.json and compartments/",
+    )
     ap.add_argument("--out", type=Path, default=OUT_DIR)
     args = ap.parse_args()
     bundle = json.loads((args.source / "search-parameters.json").read_text("utf-8"))
     params = build_params(bundle)
     payload = {
         "source": "HL7 FHIR R4 4.0.1 search-parameters.json (npm hl7.fhir.r4.examples 4.0.1,"
-                  " CC0-1.0); type model from fhirclient models (FHIR 4.0.1)",
+        " CC0-1.0); type model from fhirclient models (FHIR 4.0.1)",
         "fhirVersion": "4.0.1",
         "params": params,
         **build_type_model(),
@@ -151,14 +180,19 @@ def main() -> None:
     raw = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     args.out.mkdir(parents=True, exist_ok=True)
     target = args.out / "search-parameters.json.gz"
-    with target.open("wb") as fh, gzip.GzipFile(
-        filename="search-parameters.json", mode="wb", fileobj=fh, mtime=0, compresslevel=9
-    ) as gz:
+    with (
+        target.open("wb") as fh,
+        gzip.GzipFile(
+            filename="search-parameters.json", mode="wb", fileobj=fh, mtime=0, compresslevel=9
+        ) as gz,
+    ):
         gz.write(raw.encode("utf-8"))
     comp = args.source / "compartments" / "CompartmentDefinition-patient.json"
     shutil.copyfile(comp, args.out / "CompartmentDefinition-patient.json")
-    print(f"wrote {target} ({len(params)} params, {target.stat().st_size} bytes gz,"
-          f" {len(payload['types'])} types, {len(payload['resources'])} resource types)")
+    print(
+        f"wrote {target} ({len(params)} params, {target.stat().st_size} bytes gz,"
+        f" {len(payload['types'])} types, {len(payload['resources'])} resource types)"
+    )
 
 
 if __name__ == "__main__":

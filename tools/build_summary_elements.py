@@ -34,8 +34,11 @@ def main(package: Path) -> None:
                 m.append(key)
         summary[name] = s
         mandatory[name] = m
-    OUT.write_text(json.dumps({"summary": summary, "mandatory": mandatory}, sort_keys=True,
-                              separators=(",", ":")))
+    OUT.write_text(
+        json.dumps(
+            {"summary": summary, "mandatory": mandatory}, sort_keys=True, separators=(",", ":")
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -50,7 +50,8 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 names = {k.lower() for k, _ in message.get("headers", [])}
                 message["headers"] = list(message.get("headers", [])) + [
-                    (k, v) for k, v in SECURITY_HEADERS if k not in names]
+                    (k, v) for k, v in SECURITY_HEADERS if k not in names
+                ]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -79,8 +80,7 @@ def _outcome(exc: FhirError) -> Response:
     return Response(resp.body, resp.status, {"Content-Type": FHIR_JSON})
 
 
-def create_app(settings: Settings | None = None, store: SqlStore | None = None
-               ) -> Fellesjournal:
+def create_app(settings: Settings | None = None, store: SqlStore | None = None) -> Fellesjournal:
     """The whole application. ``store`` may be given by tests; otherwise one is created."""
     settings = settings or Settings()
     own_store = store is None
@@ -101,8 +101,9 @@ def create_app(settings: Settings | None = None, store: SqlStore | None = None
         return JSONResponse(BuiltinIssuer.from_settings(settings).jwks())
 
     async def home(request: Request) -> Response:
-        return JSONResponse({"name": "Fellesjournal", "fhir": settings.fhir_base_url,
-                             "version": software_version()})
+        return JSONResponse(
+            {"name": "Fellesjournal", "fhir": settings.fhir_base_url, "version": software_version()}
+        )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -116,8 +117,7 @@ def create_app(settings: Settings | None = None, store: SqlStore | None = None
         Route("/.well-known/smart-configuration", smart),
         Route("/auth/jwks", jwks),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)],
-                    lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)], lifespan=lifespan)
     app.state.settings = settings
     app.state.store = store
     return Fellesjournal(app, fhir)

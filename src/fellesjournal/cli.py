@@ -18,8 +18,11 @@ from fellesjournal.service.repository import GuardedRepository
 from fellesjournal.settings import Settings
 from fellesjournal.store.sql import SqlStore
 
-app = typer.Typer(help="Fellesjournal: one shared patient record on FHIR R4.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Fellesjournal: one shared patient record on FHIR R4.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 id_app = typer.Typer(help="Norwegian identifiers.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
@@ -82,9 +85,16 @@ def serve(
     os.environ["FELLESJOURNAL_PORT"] = str(port)
     _store(settings).dispose()  # refuse to start on an unknown schema
     err.print(f"Fellesjournal on http://{host}:{port}/fhir ({workers} worker(s))")
-    uvicorn.run("fellesjournal.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level="warning", access_log=False,
-                timeout_graceful_shutdown=5)
+    uvicorn.run(
+        "fellesjournal.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
 
 
 @db_app.command("upgrade")
@@ -119,20 +129,28 @@ def import_(paths: Annotated[list[Path], typer.Argument(help="Files or folders."
         raise _fail("no .json, .json.bz2 or .ndjson files found")
     started = time.perf_counter()
     count = 0
-    with Progress(TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(),
-                  console=err) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=err,
+    ) as progress:
         task = progress.add_task("importing", total=sum(f.stat().st_size for f in files))
 
         def report(res: FileResult) -> None:
             nonlocal count
             count += res.resources
             if res.error:
-                progress.console.print(f"[red]failed[/red] {res.path}: {res.error}",
-                                       highlight=False)
+                progress.console.print(
+                    f"[red]failed[/red] {res.path}: {res.error}", highlight=False
+                )
             rate = count / max(time.perf_counter() - started, 1e-9)
-            progress.update(task, advance=res.path.stat().st_size,
-                            description=f"{count:,} resources, {rate:,.0f}/s")
+            progress.update(
+                task,
+                advance=res.path.stat().st_size,
+                description=f"{count:,} resources, {rate:,.0f}/s",
+            )
 
         try:
             summary = run_import(repo, files, report)
@@ -140,8 +158,10 @@ def import_(paths: Annotated[list[Path], typer.Argument(help="Files or folders."
             raise _fail(f"import stopped: {str(exc).splitlines()[0]}") from None
     elapsed = time.perf_counter() - started
     ok = len(files) - len(summary.failed)
-    err.print(f"imported {summary.resources:,} resources from {ok} of {len(files)} files in "
-              f"{elapsed:.1f} s ({summary.resources / max(elapsed, 1e-9):,.0f} resources/s)")
+    err.print(
+        f"imported {summary.resources:,} resources from {ok} of {len(files)} files in "
+        f"{elapsed:.1f} s ({summary.resources / max(elapsed, 1e-9):,.0f} resources/s)"
+    )
     if summary.failed:
         raise typer.Exit(1)
 
@@ -184,8 +204,7 @@ def id_check(number: str) -> None:
 
 
 @demo_app.command("load")
-def demo_load(force: Annotated[bool, typer.Option(help="Load even if not empty.")] = False
-              ) -> None:
+def demo_load(force: Annotated[bool, typer.Option(help="Load even if not empty.")] = False) -> None:
     """Load the built-in demo patients when the database has no patients."""
     from fellesjournal.demo.builtin import load_builtin
 

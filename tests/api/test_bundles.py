@@ -72,11 +72,13 @@ def _loc_id(entry: dict[str, Any]) -> str:
     return str(parts[i - 1])
 
 
-def _post_entry(resource: dict[str, Any], full_url: str | None = None,
-                **request: Any) -> dict[str, Any]:
-    entry: dict[str, Any] = {"resource": resource,
-                             "request": {"method": "POST", "url": resource["resourceType"],
-                                         **request}}
+def _post_entry(
+    resource: dict[str, Any], full_url: str | None = None, **request: Any
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "resource": resource,
+        "request": {"method": "POST", "url": resource["resourceType"], **request},
+    }
     if full_url:
         entry["fullUrl"] = full_url
     return entry
@@ -87,8 +89,13 @@ def _patient(fam: str, **extra: Any) -> dict[str, Any]:
 
 
 def _obs(subject_ref: str, **extra: Any) -> dict[str, Any]:
-    return {"resourceType": "Observation", "status": "final", "code": {"text": "t"},
-            "subject": {"reference": subject_ref}, **extra}
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"text": "t"},
+        "subject": {"reference": subject_ref},
+        **extra,
+    }
 
 
 # ----------------------------------------------------------------------------- transaction
@@ -100,15 +107,24 @@ def test_transaction_resolves_urn_uuid_references(client) -> None:
     entries = [
         _post_entry(_obs(pat_url, encounter={"reference": enc_url})),
         _post_entry(_patient(fam), pat_url),
-        _post_entry({"resourceType": "Encounter", "status": "finished",
-                     "class": {"code": "AMB"}, "subject": {"reference": pat_url}}, enc_url),
+        _post_entry(
+            {
+                "resourceType": "Encounter",
+                "status": "finished",
+                "class": {"code": "AMB"},
+                "subject": {"reference": pat_url},
+            },
+            enc_url,
+        ),
     ]
     out = _ok(client, "transaction", entries)
     assert [_status(e) for e in out] == [201, 201, 201]  # in request order
     obs_id, pid, enc_id = (_loc_id(e) for e in out)
     assert out[1]["resource"]["id"] == pid and out[1]["resource"]["resourceType"] == "Patient"
-    assert out[0]["response"]["location"].startswith(f"Observation/{obs_id}/_history/1") or \
-        f"/Observation/{obs_id}/_history/1" in out[0]["response"]["location"]
+    assert (
+        out[0]["response"]["location"].startswith(f"Observation/{obs_id}/_history/1")
+        or f"/Observation/{obs_id}/_history/1" in out[0]["response"]["location"]
+    )
     assert out[0]["response"]["etag"] == 'W/"1"'
     assert INSTANT.match(out[0]["response"]["lastModified"])
     obs = client.get(f"/fhir/Observation/{obs_id}").json()
@@ -127,11 +143,14 @@ def test_transaction_resolves_urn_uuid_references(client) -> None:
 def test_transaction_is_atomic_on_invalid_resource(client) -> None:
     fam = f"Atom{_uid()}"
     pat_url = _urn()
-    body = _failed(client, [
-        _post_entry(_patient(fam), pat_url),
-        _post_entry(_obs(pat_url)),
-        _post_entry(_patient(fam, gender="mann")),  # not in the value set
-    ])
+    body = _failed(
+        client,
+        [
+            _post_entry(_patient(fam), pat_url),
+            _post_entry(_obs(pat_url)),
+            _post_entry(_patient(fam, gender="mann")),  # not in the value set
+        ],
+    )
     assert body["issue"][0]["severity"] in ("error", "fatal")
     assert _ids(client, "Patient", {"family": fam}) == set()
     assert _ids(client, "Observation", {"subject:Patient.name": fam}) == set()
@@ -140,20 +159,33 @@ def test_transaction_is_atomic_on_invalid_resource(client) -> None:
 def test_transaction_is_atomic_on_failed_if_match(client) -> None:
     fam = f"Atom{_uid()}"
     pid = _create(client, _patient(fam, gender="female"))
-    r = _post(client, "transaction", [
-        _post_entry(_patient(fam)),
-        {"resource": _patient(fam, id=pid, gender="male"),
-         "request": {"method": "PUT", "url": f"Patient/{pid}", "ifMatch": 'W/"7"'}},
-    ])
+    r = _post(
+        client,
+        "transaction",
+        [
+            _post_entry(_patient(fam)),
+            {
+                "resource": _patient(fam, id=pid, gender="male"),
+                "request": {"method": "PUT", "url": f"Patient/{pid}", "ifMatch": 'W/"7"'},
+            },
+        ],
+    )
     assert r.status_code == 412, r.text
     assert r.json()["resourceType"] == "OperationOutcome"
     assert _ids(client, "Patient", {"family": fam}) == {pid}
     current = client.get(f"/fhir/Patient/{pid}").json()
     assert current["meta"]["versionId"] == "1" and current["gender"] == "female"
     # the right version succeeds
-    out = _ok(client, "transaction", [
-        {"resource": _patient(fam, id=pid, gender="male"),
-         "request": {"method": "PUT", "url": f"Patient/{pid}", "ifMatch": 'W/"1"'}}])
+    out = _ok(
+        client,
+        "transaction",
+        [
+            {
+                "resource": _patient(fam, id=pid, gender="male"),
+                "request": {"method": "PUT", "url": f"Patient/{pid}", "ifMatch": 'W/"1"'},
+            }
+        ],
+    )
     assert _status(out[0]) == 200 and out[0]["response"]["etag"] == 'W/"2"'
 
 
@@ -161,25 +193,31 @@ def test_transaction_resolves_conditional_references(client) -> None:
     u = _uid()
     system = f"urn:sys:{u}"
     pid = _create(client, _patient(f"Cond{u}", identifier=[{"system": system, "value": "1"}]))
-    out = _ok(client, "transaction", [
-        _post_entry(_obs(f"Patient?identifier={system}|1")),
-        _post_entry(_obs(f"Patient?identifier={system}|1&family=Cond{u}")),
-    ])
+    out = _ok(
+        client,
+        "transaction",
+        [
+            _post_entry(_obs(f"Patient?identifier={system}|1")),
+            _post_entry(_obs(f"Patient?identifier={system}|1&family=Cond{u}")),
+        ],
+    )
     for entry in out:
         assert _status(entry) == 201
         stored = client.get(f"/fhir/Observation/{_loc_id(entry)}").json()
         assert stored["subject"]["reference"] == f"Patient/{pid}"
-    assert _ids(client, "Observation", {"subject": f"Patient/{pid}"}) == {
-        _loc_id(e) for e in out}
+    assert _ids(client, "Observation", {"subject": f"Patient/{pid}"}) == {_loc_id(e) for e in out}
 
 
 def test_transaction_fails_on_unresolvable_conditional_reference(client) -> None:
     u = _uid()
     fam = f"Cond{u}"
-    _failed(client, [
-        _post_entry(_patient(fam)),
-        _post_entry(_obs(f"Patient?identifier=urn:sys:{u}|nobody")),
-    ])
+    _failed(
+        client,
+        [
+            _post_entry(_patient(fam)),
+            _post_entry(_obs(f"Patient?identifier=urn:sys:{u}|nobody")),
+        ],
+    )
     assert _ids(client, "Patient", {"family": fam}) == set()
 
 
@@ -188,10 +226,13 @@ def test_transaction_fails_on_ambiguous_conditional_reference(client) -> None:
     system = f"urn:sys:{u}"
     for _ in range(2):
         _create(client, _patient(f"Twin{u}", identifier=[{"system": system, "value": "1"}]))
-    _failed(client, [
-        _post_entry(_patient(f"New{u}")),
-        _post_entry(_obs(f"Patient?identifier={system}|1")),
-    ])
+    _failed(
+        client,
+        [
+            _post_entry(_patient(f"New{u}")),
+            _post_entry(_obs(f"Patient?identifier={system}|1")),
+        ],
+    )
     assert _ids(client, "Patient", {"family": f"New{u}"}) == set()
 
 
@@ -204,16 +245,24 @@ def test_transaction_fails_on_unknown_urn_uuid(client) -> None:
 def test_transaction_if_none_exist(client) -> None:
     u = _uid()
     system = f"urn:sys:{u}"
-    existing = _create(client, _patient(f"Old{u}", identifier=[{"system": system,
-                                                                 "value": "1"}]))
+    existing = _create(client, _patient(f"Old{u}", identifier=[{"system": system, "value": "1"}]))
     pat_url = _urn()
-    out = _ok(client, "transaction", [
-        _post_entry(_patient(f"Dup{u}", identifier=[{"system": system, "value": "1"}]),
-                    pat_url, ifNoneExist=f"identifier={system}|1"),
-        _post_entry(_obs(pat_url)),
-        _post_entry(_patient(f"Fresh{u}", identifier=[{"system": system, "value": "2"}]),
-                    ifNoneExist=f"identifier={system}|2"),
-    ])
+    out = _ok(
+        client,
+        "transaction",
+        [
+            _post_entry(
+                _patient(f"Dup{u}", identifier=[{"system": system, "value": "1"}]),
+                pat_url,
+                ifNoneExist=f"identifier={system}|1",
+            ),
+            _post_entry(_obs(pat_url)),
+            _post_entry(
+                _patient(f"Fresh{u}", identifier=[{"system": system, "value": "2"}]),
+                ifNoneExist=f"identifier={system}|2",
+            ),
+        ],
+    )
     assert _status(out[0]) == 200
     assert _loc_id(out[0]) == existing
     assert _status(out[1]) == 201 and _status(out[2]) == 201
@@ -230,13 +279,17 @@ def test_transaction_processing_order_delete_before_post(client) -> None:
     u = _uid()
     system = f"urn:sys:{u}"
     old = _create(client, _patient(f"Old{u}", identifier=[{"system": system, "value": "1"}]))
-    out = _ok(client, "transaction", [
-        # listed first, but POSTs are processed after DELETEs
-        _post_entry(_patient(f"New{u}", identifier=[{"system": system, "value": "1"}])),
-        {"request": {"method": "DELETE", "url": f"Patient?identifier={system}|1"}},
-        # GETs are processed last: they see the new state
-        {"request": {"method": "GET", "url": f"Patient?identifier={system}|1"}},
-    ])
+    out = _ok(
+        client,
+        "transaction",
+        [
+            # listed first, but POSTs are processed after DELETEs
+            _post_entry(_patient(f"New{u}", identifier=[{"system": system, "value": "1"}])),
+            {"request": {"method": "DELETE", "url": f"Patient?identifier={system}|1"}},
+            # GETs are processed last: they see the new state
+            {"request": {"method": "GET", "url": f"Patient?identifier={system}|1"}},
+        ],
+    )
     assert _status(out[0]) == 201
     assert _status(out[1]) in (200, 204)
     new = _loc_id(out[0])
@@ -252,18 +305,26 @@ def test_transaction_conditional_update(client) -> None:
     # https://hl7.org/fhir/R4/http.html#cond-update: the body need not carry an id
     u = _uid()
     system = f"urn:sys:{u}"
-    existing = _create(client, _patient(f"Cu{u}", identifier=[{"system": system,
-                                                                "value": "1"}]))
+    existing = _create(client, _patient(f"Cu{u}", identifier=[{"system": system, "value": "1"}]))
     pat_url = _urn()
-    out = _ok(client, "transaction", [
-        {"fullUrl": pat_url,
-         "resource": _patient(f"Cu{u}", gender="male",
-                              identifier=[{"system": system, "value": "1"}]),
-         "request": {"method": "PUT", "url": f"Patient?identifier={system}|1"}},
-        {"resource": _patient(f"Cu{u}", identifier=[{"system": system, "value": "2"}]),
-         "request": {"method": "PUT", "url": f"Patient?identifier={system}|2"}},
-        _post_entry(_obs(pat_url)),
-    ])
+    out = _ok(
+        client,
+        "transaction",
+        [
+            {
+                "fullUrl": pat_url,
+                "resource": _patient(
+                    f"Cu{u}", gender="male", identifier=[{"system": system, "value": "1"}]
+                ),
+                "request": {"method": "PUT", "url": f"Patient?identifier={system}|1"},
+            },
+            {
+                "resource": _patient(f"Cu{u}", identifier=[{"system": system, "value": "2"}]),
+                "request": {"method": "PUT", "url": f"Patient?identifier={system}|2"},
+            },
+            _post_entry(_obs(pat_url)),
+        ],
+    )
     assert [_status(e) for e in out] == [200, 201, 201]
     assert _loc_id(out[0]) == existing
     updated = client.get(f"/fhir/Patient/{existing}").json()
@@ -285,19 +346,32 @@ def test_transaction_post_ignores_client_id(client) -> None:
 def test_transaction_put_with_client_ids(client) -> None:
     u = _uid()
     pid = f"tx-{u}"
-    out = _ok(client, "transaction", [
-        _post_entry(_obs(f"Patient/{pid}")),
-        {"resource": _patient(f"Put{u}", id=pid),
-         "request": {"method": "PUT", "url": f"Patient/{pid}"}},
-    ])
+    out = _ok(
+        client,
+        "transaction",
+        [
+            _post_entry(_obs(f"Patient/{pid}")),
+            {
+                "resource": _patient(f"Put{u}", id=pid),
+                "request": {"method": "PUT", "url": f"Patient/{pid}"},
+            },
+        ],
+    )
     assert [_status(e) for e in out] == [201, 201]
     assert _loc_id(out[1]) == pid
     assert client.get(f"/fhir/Patient/{pid}").json()["name"][0]["family"] == f"Put{u}"
     obs = client.get(f"/fhir/Observation/{_loc_id(out[0])}").json()
     assert obs["subject"]["reference"] == f"Patient/{pid}"
-    again = _ok(client, "transaction", [
-        {"resource": _patient(f"Put{u}", id=pid, gender="other"),
-         "request": {"method": "PUT", "url": f"Patient/{pid}"}}])
+    again = _ok(
+        client,
+        "transaction",
+        [
+            {
+                "resource": _patient(f"Put{u}", id=pid, gender="other"),
+                "request": {"method": "PUT", "url": f"Patient/{pid}"},
+            }
+        ],
+    )
     assert _status(again[0]) == 200 and again[0]["response"]["etag"] == 'W/"2"'
     assert client.get(f"/fhir/Patient/{pid}").json()["gender"] == "other"
 
@@ -306,11 +380,15 @@ def test_transaction_answers_get_entries(client) -> None:
     u = _uid()
     system = f"urn:sys:{u}"
     existing = _create(client, _patient(f"Get{u}"))
-    out = _ok(client, "transaction", [
-        {"request": {"method": "GET", "url": f"Patient/{existing}"}},
-        _post_entry(_patient(f"Get{u}", identifier=[{"system": system, "value": "1"}])),
-        {"request": {"method": "GET", "url": f"Patient?family=Get{u}&_sort=_id"}},
-    ])
+    out = _ok(
+        client,
+        "transaction",
+        [
+            {"request": {"method": "GET", "url": f"Patient/{existing}"}},
+            _post_entry(_patient(f"Get{u}", identifier=[{"system": system, "value": "1"}])),
+            {"request": {"method": "GET", "url": f"Patient?family=Get{u}&_sort=_id"}},
+        ],
+    )
     assert _status(out[0]) == 200
     assert out[0]["resource"]["id"] == existing
     assert _status(out[1]) == 201
@@ -323,12 +401,19 @@ def test_transaction_answers_get_entries(client) -> None:
 def test_transaction_rejects_two_changes_to_one_resource(client) -> None:
     u = _uid()
     pid = f"twice-{u}"
-    _failed(client, [
-        {"resource": _patient(f"A{u}", id=pid), "request": {"method": "PUT",
-                                                          "url": f"Patient/{pid}"}},
-        {"resource": _patient(f"B{u}", id=pid), "request": {"method": "PUT",
-                                                          "url": f"Patient/{pid}"}},
-    ])
+    _failed(
+        client,
+        [
+            {
+                "resource": _patient(f"A{u}", id=pid),
+                "request": {"method": "PUT", "url": f"Patient/{pid}"},
+            },
+            {
+                "resource": _patient(f"B{u}", id=pid),
+                "request": {"method": "PUT", "url": f"Patient/{pid}"},
+            },
+        ],
+    )
     assert client.get(f"/fhir/Patient/{pid}").status_code == 404
 
 
@@ -340,16 +425,22 @@ def test_batch_entries_are_independent(client) -> None:
     fam = f"Batch{u}"
     keep = _create(client, _patient(fam))
     doomed = _create(client, _patient(f"Doomed{u}"))
-    out = _ok(client, "batch", [
-        _post_entry(_patient(fam, gender="female")),
-        _post_entry(_patient(fam, gender="mann")),
-        {"request": {"method": "GET", "url": f"Patient/nobody-{u}"}},
-        {"request": {"method": "GET", "url": f"Patient/{keep}"}},
-        {"request": {"method": "DELETE", "url": f"Patient/{doomed}"}},
-        {"resource": _patient(fam, id=f"b-{u}"), "request": {"method": "PUT",
-                                                            "url": f"Patient/b-{u}"}},
-        {"request": {"method": "GET", "url": f"Patient?family={fam}&gender=female"}},
-    ])
+    out = _ok(
+        client,
+        "batch",
+        [
+            _post_entry(_patient(fam, gender="female")),
+            _post_entry(_patient(fam, gender="mann")),
+            {"request": {"method": "GET", "url": f"Patient/nobody-{u}"}},
+            {"request": {"method": "GET", "url": f"Patient/{keep}"}},
+            {"request": {"method": "DELETE", "url": f"Patient/{doomed}"}},
+            {
+                "resource": _patient(fam, id=f"b-{u}"),
+                "request": {"method": "PUT", "url": f"Patient/b-{u}"},
+            },
+            {"request": {"method": "GET", "url": f"Patient?family={fam}&gender=female"}},
+        ],
+    )
     statuses = [_status(e) for e in out]
     assert statuses[0] == 201
     assert statuses[1] in (400, 422)
@@ -368,11 +459,17 @@ def test_batch_entries_are_independent(client) -> None:
 
 def test_batch_response_fields_are_fhir_typed(client) -> None:
     u = _uid()
-    out = _ok(client, "batch", [
-        _post_entry(_patient(f"Typed{u}")),
-        {"resource": _patient(f"Typed{u}", id=f"t-{u}"),
-         "request": {"method": "PUT", "url": f"Patient/t-{u}"}},
-    ])
+    out = _ok(
+        client,
+        "batch",
+        [
+            _post_entry(_patient(f"Typed{u}")),
+            {
+                "resource": _patient(f"Typed{u}", id=f"t-{u}"),
+                "request": {"method": "PUT", "url": f"Patient/t-{u}"},
+            },
+        ],
+    )
     for entry in out:
         response = entry["response"]
         assert response["status"].split()[0] == "201"
@@ -385,12 +482,20 @@ def test_batch_response_fields_are_fhir_typed(client) -> None:
 def test_batch_entries_do_not_share_a_transaction(client) -> None:
     u = _uid()
     pid = f"b2-{u}"
-    out = _ok(client, "batch", [
-        {"resource": _patient(f"A{u}", id=pid), "request": {"method": "PUT",
-                                                          "url": f"Patient/{pid}"}},
-        {"resource": _patient(f"B{u}", id=pid), "request": {"method": "PUT",
-                                                          "url": f"Patient/{pid}"}},
-    ])
+    out = _ok(
+        client,
+        "batch",
+        [
+            {
+                "resource": _patient(f"A{u}", id=pid),
+                "request": {"method": "PUT", "url": f"Patient/{pid}"},
+            },
+            {
+                "resource": _patient(f"B{u}", id=pid),
+                "request": {"method": "PUT", "url": f"Patient/{pid}"},
+            },
+        ],
+    )
     assert [_status(e) for e in out] == [201, 200]
     assert client.get(f"/fhir/Patient/{pid}").json()["meta"]["versionId"] == "2"
 
@@ -398,8 +503,10 @@ def test_batch_entries_do_not_share_a_transaction(client) -> None:
 # ----------------------------------------------------------------------------- malformed bundles
 
 
-@pytest.mark.parametrize("kind", ["collection", "searchset", "document", "history", "message",
-                                  "transaction-response", None])
+@pytest.mark.parametrize(
+    "kind",
+    ["collection", "searchset", "document", "history", "message", "transaction-response", None],
+)
 def test_bundle_type_must_be_batch_or_transaction(client, kind: str | None) -> None:
     fam = f"Kind{_uid()}"
     bundle: dict[str, Any] = {"resourceType": "Bundle", "entry": [_post_entry(_patient(fam))]}
@@ -414,8 +521,7 @@ def test_bundle_type_must_be_batch_or_transaction(client, kind: str | None) -> N
 @pytest.mark.parametrize("kind", ["transaction", "batch"])
 def test_entry_request_is_required(client, kind: str) -> None:
     fam = f"NoReq{_uid()}"
-    r = _post(client, kind, [_post_entry(_patient(fam)),
-                             {"resource": _patient(fam)}])
+    r = _post(client, kind, [_post_entry(_patient(fam)), {"resource": _patient(fam)}])
     assert r.status_code == 400, r.text
     assert r.json()["resourceType"] == "OperationOutcome"
     assert _ids(client, "Patient", {"family": fam}) == set()

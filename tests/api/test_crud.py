@@ -10,8 +10,13 @@ FHIR = "application/fhir+json"
 
 
 def _patient(**extra: object) -> dict[str, object]:
-    return {"resourceType": "Patient", "name": [{"family": f"Test{uuid.uuid4().hex[:8]}"}],
-            "gender": "female", "birthDate": "1980-05-17", **extra}
+    return {
+        "resourceType": "Patient",
+        "name": [{"family": f"Test{uuid.uuid4().hex[:8]}"}],
+        "gender": "female",
+        "birthDate": "1980-05-17",
+        **extra,
+    }
 
 
 def test_create_read_vread_roundtrip(client) -> None:
@@ -31,9 +36,16 @@ def test_create_read_vread_roundtrip(client) -> None:
 
 
 def test_server_owns_meta_version_and_last_updated(client) -> None:
-    r = client.post("/fhir/Patient", json=_patient(
-        meta={"versionId": "77", "lastUpdated": "2001-01-01T00:00:00Z",
-              "tag": [{"system": "urn:x", "code": "y"}]}))
+    r = client.post(
+        "/fhir/Patient",
+        json=_patient(
+            meta={
+                "versionId": "77",
+                "lastUpdated": "2001-01-01T00:00:00Z",
+                "tag": [{"system": "urn:x", "code": "y"}],
+            }
+        ),
+    )
     meta = r.json()["meta"]
     assert meta["versionId"] == "1"
     assert meta["lastUpdated"] != "2001-01-01T00:00:00Z"
@@ -79,21 +91,32 @@ def test_delete_then_read_is_gone_and_history_kept(client) -> None:
 
 def test_json_patch(client) -> None:
     pid = client.post("/fhir/Patient", json=_patient()).json()["id"]
-    ops = [{"op": "replace", "path": "/gender", "value": "other"},
-           {"op": "add", "path": "/active", "value": True}]
-    r = client.patch(f"/fhir/Patient/{pid}", content=__import__("json").dumps(ops),
-                     headers={"Content-Type": "application/json-patch+json"})
+    ops = [
+        {"op": "replace", "path": "/gender", "value": "other"},
+        {"op": "add", "path": "/active", "value": True},
+    ]
+    r = client.patch(
+        f"/fhir/Patient/{pid}",
+        content=__import__("json").dumps(ops),
+        headers={"Content-Type": "application/json-patch+json"},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["gender"] == "other"
     assert r.json()["active"] is True
     assert r.json()["meta"]["versionId"] == "2"
     bad = [{"op": "replace", "path": "/gender", "value": "mann"}]
-    r = client.patch(f"/fhir/Patient/{pid}", content=__import__("json").dumps(bad),
-                     headers={"Content-Type": "application/json-patch+json"})
+    r = client.patch(
+        f"/fhir/Patient/{pid}",
+        content=__import__("json").dumps(bad),
+        headers={"Content-Type": "application/json-patch+json"},
+    )
     assert r.status_code == 422
     failing = [{"op": "test", "path": "/gender", "value": "female"}]
-    r = client.patch(f"/fhir/Patient/{pid}", content=__import__("json").dumps(failing),
-                     headers={"Content-Type": "application/json-patch+json"})
+    r = client.patch(
+        f"/fhir/Patient/{pid}",
+        content=__import__("json").dumps(failing),
+        headers={"Content-Type": "application/json-patch+json"},
+    )
     assert r.status_code == 422
 
 
@@ -101,8 +124,7 @@ def test_prefer_return(client) -> None:
     r = client.post("/fhir/Patient", json=_patient(), headers={"Prefer": "return=minimal"})
     assert r.status_code == 201 and r.content == b""
     assert "Location" in r.headers
-    r = client.post("/fhir/Patient", json=_patient(),
-                    headers={"Prefer": "return=OperationOutcome"})
+    r = client.post("/fhir/Patient", json=_patient(), headers={"Prefer": "return=OperationOutcome"})
     assert r.json()["resourceType"] == "OperationOutcome"
 
 
@@ -110,11 +132,13 @@ def test_conditional_create(client) -> None:
     value = tenor_number(3, 4, 1990, 100 + uuid.uuid4().int % 300)
     ident = "urn:oid:2.16.578.1.12.4.1.4.1"
     body = _patient(identifier=[{"system": ident, "value": value}])
-    first = client.post("/fhir/Patient", json=body,
-                        headers={"If-None-Exist": f"identifier={ident}|{value}"})
+    first = client.post(
+        "/fhir/Patient", json=body, headers={"If-None-Exist": f"identifier={ident}|{value}"}
+    )
     assert first.status_code == 201
-    again = client.post("/fhir/Patient", json=body,
-                        headers={"If-None-Exist": f"identifier={ident}|{value}"})
+    again = client.post(
+        "/fhir/Patient", json=body, headers={"If-None-Exist": f"identifier={ident}|{value}"}
+    )
     assert again.status_code == 200
     assert again.json()["id"] == first.json()["id"]
 
@@ -145,8 +169,9 @@ def test_system_search_with_type_and_common_params(client) -> None:
     tag = f"sys{uuid.uuid4().hex[:10]}"
     meta = {"tag": [{"system": "urn:test:sys", "code": tag}]}
     pid = client.post("/fhir/Patient", json=_patient(meta=meta)).json()["id"]
-    bid = client.post("/fhir/Basic", json={"resourceType": "Basic", "code": {"text": "x"},
-                                           "meta": meta}).json()["id"]
+    bid = client.post(
+        "/fhir/Basic", json={"resourceType": "Basic", "code": {"text": "x"}, "meta": meta}
+    ).json()["id"]
     both = client.get(f"/fhir?_tag=urn:test:sys|{tag}").json()
     assert {e["resource"]["id"] for e in both["entry"]} == {pid, bid}
     only = client.get(f"/fhir?_tag=urn:test:sys|{tag}&_type=Basic").json()

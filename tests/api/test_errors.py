@@ -27,15 +27,20 @@ def test_metadata_is_public(anon_client) -> None:
     assert cs["resourceType"] == "CapabilityStatement"
     assert cs["fhirVersion"] == "4.0.1"
     patient = next(x for x in cs["rest"][0]["resource"] if x["type"] == "Patient")
-    assert {"name": "everything",
-            "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"} \
-        in patient["operation"]
+    assert {
+        "name": "everything",
+        "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+    } in patient["operation"]
     assert any(p["name"] == "birthdate" for p in patient["searchParam"])
 
 
 def test_malformed_json(client) -> None:
-    _outcome(client.post("/fhir/Patient", content=b"{not json",
-                         headers={"Content-Type": "application/fhir+json"}), 400)
+    _outcome(
+        client.post(
+            "/fhir/Patient", content=b"{not json", headers={"Content-Type": "application/fhir+json"}
+        ),
+        400,
+    )
 
 
 def test_wrong_resource_type(client) -> None:
@@ -56,25 +61,39 @@ def test_not_found(client) -> None:
 
 
 def test_invalid_content(client) -> None:
-    body = _outcome(client.post("/fhir/Patient", json={"resourceType": "Patient",
-                                                       "gender": "mann"}), 422)
+    body = _outcome(
+        client.post("/fhir/Patient", json={"resourceType": "Patient", "gender": "mann"}), 422
+    )
     assert body["issue"][0]["expression"] == ["Patient.gender"]
-    _outcome(client.post("/fhir/Patient", json={"resourceType": "Patient",
-                                                "birthDate": "1999-02-30"}), 422)
-    _outcome(client.post("/fhir/Patient", json={"resourceType": "Patient",
-                                                "unknownThing": 1}), 422)
+    _outcome(
+        client.post("/fhir/Patient", json={"resourceType": "Patient", "birthDate": "1999-02-30"}),
+        422,
+    )
+    _outcome(client.post("/fhir/Patient", json={"resourceType": "Patient", "unknownThing": 1}), 422)
 
 
 def test_bad_norwegian_identifier(client) -> None:
-    body = _outcome(client.post("/fhir/Patient", json={
-        "resourceType": "Patient",
-        "identifier": [{"system": "urn:oid:2.16.578.1.12.4.1.4.1", "value": "12345678901"}]}),
-        422)
+    body = _outcome(
+        client.post(
+            "/fhir/Patient",
+            json={
+                "resourceType": "Patient",
+                "identifier": [{"system": "urn:oid:2.16.578.1.12.4.1.4.1", "value": "12345678901"}],
+            },
+        ),
+        422,
+    )
     assert body["issue"][0]["expression"] == ["Patient.identifier[0].value"]
-    _outcome(client.post("/fhir/Organization", json={
-        "resourceType": "Organization",
-        "identifier": [{"system": "urn:oid:2.16.578.1.12.4.1.4.101", "value": "123456789"}]}),
-        422)
+    _outcome(
+        client.post(
+            "/fhir/Organization",
+            json={
+                "resourceType": "Organization",
+                "identifier": [{"system": "urn:oid:2.16.578.1.12.4.1.4.101", "value": "123456789"}],
+            },
+        ),
+        422,
+    )
 
 
 def test_body_too_large(app, system_token, settings) -> None:
@@ -85,9 +104,14 @@ def test_body_too_large(app, system_token, settings) -> None:
     small = settings.model_copy(update={"max_body_bytes": 1000})
     small_app = create_app(small, store=app.state.store)
     with TestClient(small_app) as c:
-        r = c.post("/fhir/Patient", content=b"{" + b" " * 2000 + b"}",
-                   headers={"Authorization": f"Bearer {system_token}",
-                            "Content-Type": "application/fhir+json"})
+        r = c.post(
+            "/fhir/Patient",
+            content=b"{" + b" " * 2000 + b"}",
+            headers={
+                "Authorization": f"Bearer {system_token}",
+                "Content-Type": "application/fhir+json",
+            },
+        )
     _outcome(r, 413)
 
 
@@ -98,8 +122,9 @@ def test_method_not_allowed(client) -> None:
 
 
 def test_version_conflict_on_bad_if_match(client) -> None:
-    pid = client.post("/fhir/Basic", json={"resourceType": "Basic",
-                                           "code": {"text": "x"}}).json()["id"]
+    pid = client.post("/fhir/Basic", json={"resourceType": "Basic", "code": {"text": "x"}}).json()[
+        "id"
+    ]
     body = client.get(f"/fhir/Basic/{pid}").json()
     _outcome(client.put(f"/fhir/Basic/{pid}", json=body, headers={"If-Match": "garbage"}), 400)
     _outcome(client.put(f"/fhir/Basic/{pid}", json=body, headers={"If-Match": 'W/"9"'}), 412)
@@ -117,11 +142,21 @@ def test_unknown_search_parameter_lenient_and_strict(client) -> None:
     _outcome(client.get("/fhir/Patient?foo=bar", headers={"Prefer": "handling=strict"}), 400)
 
 
-@pytest.mark.parametrize("query", [
-    "birthdate=notadate", "_count=-1", "_count=abc", "gender:bogus=x", "_sort=nosuch",
-    "general-practitioner.nosuch=1", "_include=Patient:nosuch", "_summary=maybe",
-    "name:missing=perhaps", "_has:Observation:nosuch:code=1",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "birthdate=notadate",
+        "_count=-1",
+        "_count=abc",
+        "gender:bogus=x",
+        "_sort=nosuch",
+        "general-practitioner.nosuch=1",
+        "_include=Patient:nosuch",
+        "_summary=maybe",
+        "name:missing=perhaps",
+        "_has:Observation:nosuch:code=1",
+    ],
+)
 def test_bad_search_values_are_400(client, query: str) -> None:
     _outcome(client.get(f"/fhir/Patient?{query}"), 400)
 

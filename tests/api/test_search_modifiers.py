@@ -42,8 +42,7 @@ def _entries(body: dict[str, Any], mode: str) -> list[dict[str, Any]]:
 
 
 def _keys(body: dict[str, Any], mode: str) -> set[str]:
-    found = [f"{e['resource']['resourceType']}/{e['resource']['id']}"
-             for e in _entries(body, mode)]
+    found = [f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in _entries(body, mode)]
     assert len(found) == len(set(found)), f"duplicate {mode} entries: {found}"
     return set(found)
 
@@ -91,23 +90,43 @@ def _world(client) -> World:  # type: ignore[no-untyped-def]
     system = f"http://example.org/chain/{u}"
     code = f"{system}|c"
     doc = _create(client, {"resourceType": "Practitioner", "name": [{"family": f"Lege{u}"}]})
-    pf = _create(client, {"resourceType": "Patient", "name": [{"family": f"Kvinne{u}"}],
-                          "gender": "female",
-                          "generalPractitioner": [{"reference": f"Practitioner/{doc}"}]})
-    pm = _create(client, {"resourceType": "Patient", "name": [{"family": f"Mann{u}"}],
-                          "gender": "male"})
+    pf = _create(
+        client,
+        {
+            "resourceType": "Patient",
+            "name": [{"family": f"Kvinne{u}"}],
+            "gender": "female",
+            "generalPractitioner": [{"reference": f"Practitioner/{doc}"}],
+        },
+    )
+    pm = _create(
+        client, {"resourceType": "Patient", "name": [{"family": f"Mann{u}"}], "gender": "male"}
+    )
 
     def enc(pid: str) -> str:
-        return _create(client, {"resourceType": "Encounter", "status": "finished",
-                                "class": {"code": "AMB"},
-                                "subject": {"reference": f"Patient/{pid}"}})
+        return _create(
+            client,
+            {
+                "resourceType": "Encounter",
+                "status": "finished",
+                "class": {"code": "AMB"},
+                "subject": {"reference": f"Patient/{pid}"},
+            },
+        )
 
     ef, em = enc(pf), enc(pm)
 
     def obs(pid: str, **extra: Any) -> str:
-        return _create(client, {"resourceType": "Observation", "status": "final",
-                                "code": {"coding": [{"system": system, "code": "c"}]},
-                                "subject": {"reference": f"Patient/{pid}"}, **extra})
+        return _create(
+            client,
+            {
+                "resourceType": "Observation",
+                "status": "final",
+                "code": {"coding": [{"system": system, "code": "c"}]},
+                "subject": {"reference": f"Patient/{pid}"},
+                **extra,
+            },
+        )
 
     of = obs(pf, encounter={"reference": f"Encounter/{ef}"})
     om = obs(pm)
@@ -126,45 +145,57 @@ def test_chained_parameters(client) -> None:
     assert _ids(client, "Observation", {"patient.gender": "male", "code": w.code}) == {w.om}
     assert _ids(client, "Observation", {"subject:Patient.name": f"Ingen{w.u}"}) == set()
     # each chain is a separate AND criterion
-    assert _ids(client, "Observation", [("patient.gender", "male"),
-                                        ("patient.name", f"Kvinne{w.u}")]) == set()
+    assert (
+        _ids(client, "Observation", [("patient.gender", "male"), ("patient.name", f"Kvinne{w.u}")])
+        == set()
+    )
 
 
 def test_chain_and_has_on_id(client) -> None:
     w = _world(client)
     assert _ids(client, "Observation", {"patient._id": w.pm}) == {w.om}
-    assert _ids(client, "Observation", {"subject:Patient._id": f"{w.pf},{w.pm}"}) == {w.of,
-                                                                                      w.om}
+    assert _ids(client, "Observation", {"subject:Patient._id": f"{w.pf},{w.pm}"}) == {w.of, w.om}
     assert _ids(client, "Patient", {"_has:Encounter:subject:_id": w.em}) == {w.pm}
 
 
 def test_chain_two_levels(client) -> None:
     w = _world(client)
     gp = f"Lege{w.u}"
-    assert _ids(client, "Encounter", {
-        "subject:Patient.general-practitioner:Practitioner.name": gp}) == {w.ef}
+    assert _ids(
+        client, "Encounter", {"subject:Patient.general-practitioner:Practitioner.name": gp}
+    ) == {w.ef}
     assert _ids(client, "Encounter", {"patient.general-practitioner.name": gp}) == {w.ef}
-    assert _ids(client, "Observation", {
-        "subject:Patient.general-practitioner:Practitioner.family": gp}) == {w.of}
-    assert _ids(client, "Observation", {
-        "encounter.subject:Patient.general-practitioner.name": gp}) == {w.of}
+    assert _ids(
+        client, "Observation", {"subject:Patient.general-practitioner:Practitioner.family": gp}
+    ) == {w.of}
+    assert _ids(
+        client, "Observation", {"encounter.subject:Patient.general-practitioner.name": gp}
+    ) == {w.of}
 
 
 def test_reverse_chaining_has(client) -> None:
     w = _world(client)
     assert _ids(client, "Patient", {"_has:Observation:patient:code": w.code}) == {w.pf, w.pm}
-    assert _ids(client, "Patient", {"_has:Observation:subject:code": w.code,
-                                    "gender": "female"}) == {w.pf}
+    assert _ids(
+        client, "Patient", {"_has:Observation:subject:code": w.code, "gender": "female"}
+    ) == {w.pf}
     assert _ids(client, "Patient", {"_has:Observation:patient:code": w.code + "x"}) == set()
     # nested: patients with an encounter that an observation with the code points to
-    assert _ids(client, "Patient", {
-        "_has:Encounter:patient:_has:Observation:encounter:code": w.code}) == {w.pf}
+    assert _ids(
+        client, "Patient", {"_has:Encounter:patient:_has:Observation:encounter:code": w.code}
+    ) == {w.pf}
     # practitioners who are GP of a patient who has an observation with the code
-    assert _ids(client, "Practitioner", {
-        "_has:Patient:general-practitioner:_has:Observation:patient:code": w.code}) == {w.doc}
+    assert _ids(
+        client,
+        "Practitioner",
+        {"_has:Patient:general-practitioner:_has:Observation:patient:code": w.code},
+    ) == {w.doc}
     # _has combined with a chain inside
-    assert _ids(client, "Practitioner", {
-        "_has:Patient:general-practitioner:gender": "female", "name": f"Lege{w.u}"}) == {w.doc}
+    assert _ids(
+        client,
+        "Practitioner",
+        {"_has:Patient:general-practitioner:gender": "female", "name": f"Lege{w.u}"},
+    ) == {w.doc}
 
 
 # ----------------------------------------------------------------------------- includes
@@ -176,48 +207,71 @@ def test_include_forward(client) -> None:
     assert _keys(body, "match") == {f"Observation/{w.of}", f"Observation/{w.om}"}
     assert _keys(body, "include") == {f"Patient/{w.pf}", f"Patient/{w.pm}"}
     assert body["total"] == 2  # included resources are not counted
-    body = _bundle(client, "Observation", {"code": w.code,
-                                           "_include": "Observation:subject:Patient"})
+    body = _bundle(
+        client, "Observation", {"code": w.code, "_include": "Observation:subject:Patient"}
+    )
     assert _keys(body, "include") == {f"Patient/{w.pf}", f"Patient/{w.pm}"}
-    body = _bundle(client, "Observation", {"code": w.code,
-                                           "_include": "Observation:subject:Group"})
+    body = _bundle(client, "Observation", {"code": w.code, "_include": "Observation:subject:Group"})
     assert _keys(body, "include") == set()
     body = _bundle(client, "Observation", {"_id": w.of, "_include": "*"})
     assert _keys(body, "match") == {f"Observation/{w.of}"}
     assert _keys(body, "include") == {f"Patient/{w.pf}", f"Encounter/{w.ef}"}
     assert body["total"] == 1
-    body = _bundle(client, "Observation", [("code", w.code),
-                                           ("_include", "Observation:subject"),
-                                           ("_include", "Observation:encounter")])
-    assert _keys(body, "include") == {f"Patient/{w.pf}", f"Patient/{w.pm}",
-                                      f"Encounter/{w.ef}"}
+    body = _bundle(
+        client,
+        "Observation",
+        [
+            ("code", w.code),
+            ("_include", "Observation:subject"),
+            ("_include", "Observation:encounter"),
+        ],
+    )
+    assert _keys(body, "include") == {f"Patient/{w.pf}", f"Patient/{w.pm}", f"Encounter/{w.ef}"}
 
 
 def test_revinclude_and_iterate(client) -> None:
     w = _world(client)
-    body = _bundle(client, "Patient", {"_id": f"{w.pf},{w.pm}",
-                                       "_revinclude": "Observation:subject"})
+    body = _bundle(
+        client, "Patient", {"_id": f"{w.pf},{w.pm}", "_revinclude": "Observation:subject"}
+    )
     assert _keys(body, "match") == {f"Patient/{w.pf}", f"Patient/{w.pm}"}
     assert _keys(body, "include") == {f"Observation/{w.of}", f"Observation/{w.om}"}
     assert body["total"] == 2
     body = _bundle(client, "Patient", {"_id": w.pf, "_revinclude": "Encounter:subject"})
     assert _keys(body, "include") == {f"Encounter/{w.ef}"}
     # :iterate follows references from included resources too
-    body = _bundle(client, "Observation", [("code", w.code),
-                                           ("_include", "Observation:subject"),
-                                           ("_include:iterate", "Patient:general-practitioner")])
-    assert _keys(body, "include") == {f"Patient/{w.pf}", f"Patient/{w.pm}",
-                                      f"Practitioner/{w.doc}"}
+    body = _bundle(
+        client,
+        "Observation",
+        [
+            ("code", w.code),
+            ("_include", "Observation:subject"),
+            ("_include:iterate", "Patient:general-practitioner"),
+        ],
+    )
+    assert _keys(body, "include") == {f"Patient/{w.pf}", f"Patient/{w.pm}", f"Practitioner/{w.doc}"}
     assert body["total"] == 2
     # without :iterate the second hop is not taken
-    body = _bundle(client, "Observation", [("code", w.code),
-                                           ("_include", "Observation:subject"),
-                                           ("_include", "Patient:general-practitioner")])
+    body = _bundle(
+        client,
+        "Observation",
+        [
+            ("code", w.code),
+            ("_include", "Observation:subject"),
+            ("_include", "Patient:general-practitioner"),
+        ],
+    )
     assert _keys(body, "include") == {f"Patient/{w.pf}", f"Patient/{w.pm}"}
     # revinclude then iterate: practitioner <- patient <- observation
-    body = _bundle(client, "Practitioner", [("_id", w.doc),
-                                            ("_revinclude", "Patient:general-practitioner"),
-                                            ("_revinclude:iterate", "Observation:subject")])
+    body = _bundle(
+        client,
+        "Practitioner",
+        [
+            ("_id", w.doc),
+            ("_revinclude", "Patient:general-practitioner"),
+            ("_revinclude:iterate", "Observation:subject"),
+        ],
+    )
     assert _keys(body, "include") == {f"Patient/{w.pf}", f"Observation/{w.of}"}
 
 
@@ -226,13 +280,23 @@ def test_revinclude_and_iterate(client) -> None:
 
 def test_sort_several_keys(client) -> None:
     fam = f"Sort{_uid()}"
-    people = {"a": ("Anne", "1990-01-01"), "b": ("Bjørg", "1985-06-01"),
-              "c": ("Cecilie", "1990-01-01"), "d": ("Dag", "1970-03-03"),
-              "e": ("Eva", "1985-06-01")}
+    people = {
+        "a": ("Anne", "1990-01-01"),
+        "b": ("Bjørg", "1985-06-01"),
+        "c": ("Cecilie", "1990-01-01"),
+        "d": ("Dag", "1970-03-03"),
+        "e": ("Eva", "1985-06-01"),
+    }
     ids: dict[str, str] = {}
     for label, (given, born) in people.items():
-        ids[label] = _create(client, {"resourceType": "Patient", "birthDate": born,
-                                      "name": [{"family": fam, "given": [given]}]})
+        ids[label] = _create(
+            client,
+            {
+                "resourceType": "Patient",
+                "birthDate": born,
+                "name": [{"family": fam, "given": [given]}],
+            },
+        )
         time.sleep(0.005)  # distinct lastUpdated
     names = {v: k for k, v in ids.items()}
 
@@ -251,8 +315,8 @@ def test_sort_several_keys(client) -> None:
     assert order("_id") == by_id
     assert order("-_id") == by_id[::-1]
     assert order("birthdate,-_id") == "d" + "".join(
-        names[i] for i in sorted((ids["b"], ids["e"]), reverse=True)) + "".join(
-        names[i] for i in sorted((ids["a"], ids["c"]), reverse=True))
+        names[i] for i in sorted((ids["b"], ids["e"]), reverse=True)
+    ) + "".join(names[i] for i in sorted((ids["a"], ids["c"]), reverse=True))
 
 
 # ----------------------------------------------------------------------------- paging
@@ -271,8 +335,9 @@ def _walk(client, first: dict[str, Any], relation: str) -> list[list[str]]:  # t
 
 def test_count_paging_next_and_previous(client) -> None:
     fam = f"Page{_uid()}"
-    all_ids = {_create(client, {"resourceType": "Patient", "name": [{"family": fam}]})
-               for _ in range(7)}
+    all_ids = {
+        _create(client, {"resourceType": "Patient", "name": [{"family": fam}]}) for _ in range(7)
+    }
     first = _bundle(client, "Patient", {"family": fam, "_count": "3"})
     assert first["total"] == 7
     assert _link(first, "previous") is None
@@ -280,8 +345,9 @@ def test_count_paging_next_and_previous(client) -> None:
     assert [len(p) for p in pages] == [3, 3, 1]
     seen = [i for p in pages for i in p]
     assert sorted(seen) == sorted(all_ids)  # each id exactly once
-    assert _walk(client, _bundle(client, "Patient", {"family": fam, "_count": "3"}),
-                 "next") == pages  # stable
+    assert (
+        _walk(client, _bundle(client, "Patient", {"family": fam, "_count": "3"}), "next") == pages
+    )  # stable
     # back from the last page
     last = first
     while (nxt := _link(last, "next")) is not None:
@@ -294,10 +360,12 @@ def test_count_paging_next_and_previous(client) -> None:
 def test_count_paging_with_sort(client) -> None:
     fam = f"Page{_uid()}"
     for i in range(5):
-        _create(client, {"resourceType": "Patient", "name": [{"family": fam,
-                                                              "given": [f"G{i}"]}]})
-    pages = _walk(client, _bundle(client, "Patient", {"family": fam, "_count": "2",
-                                                      "_sort": "-given"}), "next")
+        _create(client, {"resourceType": "Patient", "name": [{"family": fam, "given": [f"G{i}"]}]})
+    pages = _walk(
+        client,
+        _bundle(client, "Patient", {"family": fam, "_count": "2", "_sort": "-given"}),
+        "next",
+    )
     givens = []
     for page in pages:
         for pid in page:
@@ -307,10 +375,12 @@ def test_count_paging_with_sort(client) -> None:
 
 def test_offset(client) -> None:
     fam = f"Off{_uid()}"
-    ids = sorted(_create(client, {"resourceType": "Patient", "name": [{"family": fam}]})
-                 for _ in range(7))
-    body = _bundle(client, "Patient", {"family": fam, "_count": "3", "_offset": "3",
-                                       "_sort": "_id"})
+    ids = sorted(
+        _create(client, {"resourceType": "Patient", "name": [{"family": fam}]}) for _ in range(7)
+    )
+    body = _bundle(
+        client, "Patient", {"family": fam, "_count": "3", "_offset": "3", "_sort": "_id"}
+    )
     assert [e["resource"]["id"] for e in _entries(body, "match")] == ids[3:6]
     assert body["total"] == 7
     prev, nxt = _link(body, "previous"), _link(body, "next")
@@ -337,10 +407,15 @@ def test_count_zero_gives_total_only(client) -> None:
 
 
 def _rich_patient(fam: str) -> dict[str, Any]:
-    return {"resourceType": "Patient", "name": [{"family": fam}], "gender": "female",
-            "birthDate": "1970-01-01", "address": [{"city": "Trondheim"}],
-            "maritalStatus": {"text": "gift"},
-            "communication": [{"language": {"text": "norsk"}}]}
+    return {
+        "resourceType": "Patient",
+        "name": [{"family": fam}],
+        "gender": "female",
+        "birthDate": "1970-01-01",
+        "address": [{"city": "Trondheim"}],
+        "maritalStatus": {"text": "gift"},
+        "communication": [{"language": {"text": "norsk"}}],
+    }
 
 
 def test_summary_count(client) -> None:
@@ -363,8 +438,10 @@ def test_summary_true(client) -> None:
     assert res["name"] == [{"family": fam}] and res["gender"] == "female"
     assert res["birthDate"] == "1970-01-01" and res["address"] == [{"city": "Trondheim"}]
     assert "maritalStatus" not in res and "communication" not in res
-    assert {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
-            "code": SUBSETTED} in res["meta"]["tag"]
+    assert {
+        "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+        "code": SUBSETTED,
+    } in res["meta"]["tag"]
     # the stored resource is untouched
     stored = client.get(f"/fhir/Patient/{pid}").json()
     assert "maritalStatus" in stored
@@ -409,8 +486,10 @@ def test_post_search_form_equals_get(client) -> None:
     assert _keys(posted, "match") == _keys(got, "match") == {f"Observation/{w.of}"}
     assert _keys(posted, "include") == _keys(got, "include") == {f"Patient/{w.pf}"}
     # parameters may be split between the URL and the body
-    r = client.post(f"/fhir/Observation/_search?code={w.code.replace('|', '%7C')}",
-                    data={"patient.gender": "male"})
+    r = client.post(
+        f"/fhir/Observation/_search?code={w.code.replace('|', '%7C')}",
+        data={"patient.gender": "male"},
+    )
     assert r.status_code == 200, r.text
     assert _keys(r.json(), "match") == {f"Observation/{w.om}"}
 
@@ -425,12 +504,14 @@ def test_unknown_parameter_lenient_and_strict(client) -> None:
     assert outcome["resource"]["resourceType"] == "OperationOutcome"
     issue = outcome["resource"]["issue"][0]
     assert issue["severity"] == "warning" and "nosuch-param" in issue["diagnostics"]
-    r = client.get("/fhir/Patient", params={"family": fam, "nosuch-param": "1"},
-                   headers={"Prefer": "handling=strict"})
+    r = client.get(
+        "/fhir/Patient",
+        params={"family": fam, "nosuch-param": "1"},
+        headers={"Prefer": "handling=strict"},
+    )
     assert r.status_code == 400
     assert r.json()["resourceType"] == "OperationOutcome"
-    r = client.get("/fhir/Patient", params={"family": fam},
-                   headers={"Prefer": "handling=strict"})
+    r = client.get("/fhir/Patient", params={"family": fam}, headers={"Prefer": "handling=strict"})
     assert r.status_code == 200 and r.json()["total"] == 1
 
 
@@ -469,11 +550,18 @@ def test_deleted_resources_never_match(client) -> None:
 def test_system_level_search_common_parameters(client) -> None:
     u = _uid()
     tags = f"urn:tags:{u}"
-    pid = _create(client, {"resourceType": "Patient",
-                           "meta": {"tag": [{"system": tags, "code": "v"}]}})
-    oid = _create(client, {"resourceType": "Observation", "status": "final",
-                           "code": {"text": "x"},
-                           "meta": {"tag": [{"system": tags, "code": "v"}]}})
+    pid = _create(
+        client, {"resourceType": "Patient", "meta": {"tag": [{"system": tags, "code": "v"}]}}
+    )
+    oid = _create(
+        client,
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"text": "x"},
+            "meta": {"tag": [{"system": tags, "code": "v"}]},
+        },
+    )
     _create(client, {"resourceType": "Basic", "code": {"text": "untagged"}})
 
     def keys(params: dict[str, str]) -> tuple[set[str], int | None, list[Any]]:
@@ -481,8 +569,11 @@ def test_system_level_search_common_parameters(client) -> None:
         assert r.status_code == 200, r.text
         body = r.json()
         entries = body.get("entry", [])
-        found = {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in entries
-                 if e["search"]["mode"] == "match"}
+        found = {
+            f"{e['resource']['resourceType']}/{e['resource']['id']}"
+            for e in entries
+            if e["search"]["mode"] == "match"
+        }
         return found, body.get("total"), [e for e in entries if e["search"]["mode"] != "match"]
 
     # https://hl7.org/fhir/R4/search.html#all: the Resource parameters work across all types
@@ -497,10 +588,22 @@ def test_escaped_separators_in_values(client) -> None:
     u = _uid()
     system = f"urn:sys:{u}"
     fam = f"Esc{u}"
-    odd = _create(client, {"resourceType": "Patient", "name": [{"family": fam}],
-                           "identifier": [{"system": system, "value": f"P|Q,R${u}"}]})
-    plain = _create(client, {"resourceType": "Patient", "name": [{"family": fam}],
-                             "identifier": [{"system": system, "value": "P"}]})
+    odd = _create(
+        client,
+        {
+            "resourceType": "Patient",
+            "name": [{"family": fam}],
+            "identifier": [{"system": system, "value": f"P|Q,R${u}"}],
+        },
+    )
+    plain = _create(
+        client,
+        {
+            "resourceType": "Patient",
+            "name": [{"family": fam}],
+            "identifier": [{"system": system, "value": "P"}],
+        },
+    )
     scope = {"family": fam}
     assert _ids(client, "Patient", {**scope, "identifier": f"{system}|P\\|Q\\,R${u}"}) == {odd}
     assert _ids(client, "Patient", {**scope, "identifier": f"{system}|P\\|Q\\,R\\${u}"}) == {odd}
@@ -512,18 +615,21 @@ def test_escaped_separators_in_values(client) -> None:
 # ----------------------------------------------------------------------------- robustness
 
 
-@pytest.mark.parametrize(("res_type", "params"), [
-    pytest.param("Patient", {"_offset": "9" * 25}, id="huge-offset"),
-    pytest.param("Patient", {"_count": "9" * 25}, id="huge-count"),
-    pytest.param("Patient", {"family": "\x00"}, id="nul-string"),
-    pytest.param("Patient", {"_id": "\x00"}, id="nul-id"),
-    pytest.param("Patient", {"identifier": "a|\x00"}, id="nul-token"),
-    pytest.param("Patient", {"family": "a" * 3000}, id="long-string"),
-    pytest.param("Observation", {"value-quantity": "1e400"}, id="overflowing-exponent"),
-    pytest.param("Observation", {"value-quantity": "9" * 400}, id="overflowing-number"),
-    pytest.param("Patient", {"birthdate": "9999-12-31"}, id="last-date"),
-    pytest.param("Patient", {"birthdate": "ap0001"}, id="ap-first-year"),
-])
+@pytest.mark.parametrize(
+    ("res_type", "params"),
+    [
+        pytest.param("Patient", {"_offset": "9" * 25}, id="huge-offset"),
+        pytest.param("Patient", {"_count": "9" * 25}, id="huge-count"),
+        pytest.param("Patient", {"family": "\x00"}, id="nul-string"),
+        pytest.param("Patient", {"_id": "\x00"}, id="nul-id"),
+        pytest.param("Patient", {"identifier": "a|\x00"}, id="nul-token"),
+        pytest.param("Patient", {"family": "a" * 3000}, id="long-string"),
+        pytest.param("Observation", {"value-quantity": "1e400"}, id="overflowing-exponent"),
+        pytest.param("Observation", {"value-quantity": "9" * 400}, id="overflowing-number"),
+        pytest.param("Patient", {"birthdate": "9999-12-31"}, id="last-date"),
+        pytest.param("Patient", {"birthdate": "ap0001"}, id="ap-first-year"),
+    ],
+)
 def test_hostile_values_answer_200_or_400(client, res_type: str, params: dict[str, str]) -> None:
     r = client.get(f"/fhir/{res_type}", params=params)
     assert r.status_code in (200, 400), r.text

@@ -23,8 +23,9 @@ from fellesjournal.search.fhirpath import FhirPathError, compile_expression
 from fellesjournal.search.normalize import DATE_MAX, DATE_MIN, date_range
 from fellesjournal.search.registry import Registry, SearchParam, load_registry
 
-SHARED = Path(os.environ.get("FELLESJOURNAL_SHARED",
-                             Path(__file__).resolve().parents[3] / "shared"))
+SHARED = Path(
+    os.environ.get("FELLESJOURNAL_SHARED", Path(__file__).resolve().parents[3] / "shared")
+)
 EXAMPLES = SHARED / "data" / "fhir-r4-examples"
 FHIRPATH_TESTS = SHARED / "data" / "fhirpath-tests" / "r4"
 SYNTHEA = SHARED / "data" / "synthea" / "blaze-synthea-120"
@@ -62,13 +63,34 @@ def test_registry_compiles_every_expression(reg: Registry) -> None:
 
 def test_params_for_patient(reg: Registry) -> None:
     params = reg.params_for("Patient")
-    for code in ("_id", "_lastUpdated", "_tag", "_profile", "_security", "_source", "_text",
-                 "name", "family", "given", "birthdate", "gender", "identifier", "telecom",
-                 "phone", "email", "deceased", "general-practitioner", "link"):
+    for code in (
+        "_id",
+        "_lastUpdated",
+        "_tag",
+        "_profile",
+        "_security",
+        "_source",
+        "_text",
+        "name",
+        "family",
+        "given",
+        "birthdate",
+        "gender",
+        "identifier",
+        "telecom",
+        "phone",
+        "email",
+        "deceased",
+        "general-practitioner",
+        "link",
+    ):
         assert code in params, code
     assert params["birthdate"].type == "date"
-    assert set(params["general-practitioner"].targets) == {"Organization", "Practitioner",
-                                                           "PractitionerRole"}
+    assert set(params["general-practitioner"].targets) == {
+        "Organization",
+        "Practitioner",
+        "PractitionerRole",
+    }
     assert reg.get("Patient", "gender") == params["gender"]
     assert reg.get("Patient", "nope") is None
     params["gender"] = params["name"]  # a copy: the registry is not affected
@@ -98,16 +120,27 @@ OBS: dict[str, Any] = {
     "resourceType": "Observation",
     "id": "o1",
     "contained": [{"resourceType": "Patient", "id": "p1"}],
-    "extension": [{"url": "http://x/ext", "valueString": "hello"},
-                  {"url": "http://x/other", "valueCode": "c"}],
-    "code": {"coding": [{"system": "http://loinc.org", "code": "1-1"},
-                        {"system": "http://loinc.org", "code": "2-2"}]},
+    "extension": [
+        {"url": "http://x/ext", "valueString": "hello"},
+        {"url": "http://x/other", "valueCode": "c"},
+    ],
+    "code": {
+        "coding": [
+            {"system": "http://loinc.org", "code": "1-1"},
+            {"system": "http://loinc.org", "code": "2-2"},
+        ]
+    },
     "valueQuantity": {"value": 5.5, "unit": "mg"},
     "subject": {"reference": "Patient/123"},
-    "performer": [{"reference": "#p1"}, {"reference": "Practitioner/9"},
-                  {"reference": "urn:uuid:abc", "type": "Organization"}],
-    "component": [{"code": {"text": "a"}, "valueString": "x"},
-                  {"code": {"text": "b"}, "valueCodeableConcept": {"text": "y"}}],
+    "performer": [
+        {"reference": "#p1"},
+        {"reference": "Practitioner/9"},
+        {"reference": "urn:uuid:abc", "type": "Organization"},
+    ],
+    "component": [
+        {"code": {"text": "a"}, "valueString": "x"},
+        {"code": {"text": "b"}, "valueCodeableConcept": {"text": "y"}},
+    ],
 }
 
 
@@ -165,7 +198,10 @@ def test_fhirpath_resolve(reg: Registry) -> None:
     assert ev(reg, perf.format("Practitioner")) == ["Practitioner/9"]
     assert ev(reg, perf.format("Organization")) == ["urn:uuid:abc"]  # Reference.type
     assert evt(reg, "Observation.performer.resolve()") == [
-        "Patient", "Practitioner", "Organization"]
+        "Patient",
+        "Practitioner",
+        "Organization",
+    ]
     assert ev(reg, "Observation.performer.resolve().id") == ["p1"]  # contained resource
 
 
@@ -175,17 +211,26 @@ def test_fhirpath_relative_and_variables(reg: Registry) -> None:
     assert [v for v, _ in nodes] == ["a", "b", "o1"]
 
 
-@pytest.mark.parametrize("expr", ["Observation.code.substring(1)", "today()", "1 + 1",
-                                  "Observation.value > 5", "Observation.foo",
-                                  "Observation.code.coding[", "Observation..code", "@2020"])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "Observation.code.substring(1)",
+        "today()",
+        "1 + 1",
+        "Observation.value > 5",
+        "Observation.foo",
+        "Observation.code.coding[",
+        "Observation..code",
+        "@2020",
+    ],
+)
 def test_fhirpath_outside_subset_raises_at_compile_time(reg: Registry, expr: str) -> None:
     with pytest.raises(FhirPathError):
         compile_expression(expr, reg.types)
 
 
 def test_branch_keys_and_roots(reg: Registry) -> None:
-    comp = compile_expression("Patient.name | Practitioner.address | Observation.value",
-                              reg.types)
+    comp = compile_expression("Patient.name | Practitioner.address | Observation.value", reg.types)
     assert [b.root for b in comp.branches] == ["Patient", "Practitioner", "Observation"]
     assert comp.branches[0].keys == {"name"}
     assert "valueQuantity" in (comp.branches[2].keys or ())
@@ -270,7 +315,8 @@ def test_patient_example(reg: Registry) -> None:
     assert of(rows.date, "birthdate") == [date_range("1974-12-25")]
     assert of(rows.token, "identifier") == [("urn:oid:1.2.36.146.595.217.0.1", "12345", None)]
     assert of(rows.token, "identifier:of-type") == [
-        ("http://terminology.hl7.org/CodeSystem/v2-0203", "MR|12345", None)]
+        ("http://terminology.hl7.org/CodeSystem/v2-0203", "MR|12345", None)
+    ]
     # ContactPoint: the token is the value, system None
     assert (None, "(03) 5555 6473", None) in of(rows.token, "phone")
     assert (None, "(03) 5555 6473", None) in of(rows.token, "telecom")
@@ -286,25 +332,46 @@ def test_observation_example(reg: Registry) -> None:
     rows = extract(example("Observation-example.json"), reg)
     assert ("http://loinc.org", "29463-7", "body weight") in of(rows.token, "code")
     assert of(rows.quantity, "value-quantity") == [
-        (185.0, 184.5, 185.5, "http://unitsofmeasure.org", "[lb_av]", "lbs")]
+        (185.0, 184.5, 185.5, "http://unitsofmeasure.org", "[lb_av]", "lbs")
+    ]
     assert of(rows.date, "date") == [date_range("2016-03-28")]
     assert of(rows.reference, "subject") == [("Patient", "example", None)]
     assert of(rows.reference, "patient") == [("Patient", "example", None)]
-    assert ("http://loinc.org", "29463-7", "http://unitsofmeasure.org", "[lb_av]", 185.0,
-            None, None) in of(rows.composite, "code-value-quantity")
+    assert (
+        "http://loinc.org",
+        "29463-7",
+        "http://unitsofmeasure.org",
+        "[lb_av]",
+        185.0,
+        None,
+        None,
+    ) in of(rows.composite, "code-value-quantity")
     assert len(of(rows.composite, "code-value-quantity")) == 4  # one per coding
 
 
 @needs_examples
 def test_observation_components_and_reference_identifier(reg: Registry) -> None:
     rows = extract(example("Observation-blood-pressure.json"), reg)
-    assert ("http://loinc.org", "8480-6", "http://unitsofmeasure.org", "mm[Hg]", 107.0, None,
-            None) in of(rows.composite, "component-code-value-quantity")
-    assert ("http://loinc.org", "8462-4", "http://unitsofmeasure.org", "mm[Hg]", 60.0, None,
-            None) in of(rows.composite, "combo-code-value-quantity")
+    assert (
+        "http://loinc.org",
+        "8480-6",
+        "http://unitsofmeasure.org",
+        "mm[Hg]",
+        107.0,
+        None,
+        None,
+    ) in of(rows.composite, "component-code-value-quantity")
+    assert (
+        "http://loinc.org",
+        "8462-4",
+        "http://unitsofmeasure.org",
+        "mm[Hg]",
+        60.0,
+        None,
+        None,
+    ) in of(rows.composite, "combo-code-value-quantity")
     assert len(of(rows.quantity, "component-value-quantity")) == 2
-    assert of(rows.token, "based-on:identifier") == [("https://acme.org/identifiers", "1234",
-                                                      None)]
+    assert of(rows.token, "based-on:identifier") == [("https://acme.org/identifiers", "1234", None)]
     assert ("http://hl7.org/fhir/StructureDefinition/vitalsigns",) in of(rows.uri, "_profile")
 
 
@@ -312,9 +379,11 @@ def test_observation_components_and_reference_identifier(reg: Registry) -> None:
 def test_observation_concept_value(reg: Registry) -> None:
     rows = extract(example("Observation-bloodgroup.json"), reg)
     assert ("http://snomed.info/sct", "112144000", "blood group a (finding)") in of(
-        rows.token, "value-concept")
+        rows.token, "value-concept"
+    )
     assert of(rows.composite, "code-value-concept") == [
-        ("http://loinc.org", "883-9", "http://snomed.info/sct", "112144000", None, None, None)]
+        ("http://loinc.org", "883-9", "http://snomed.info/sct", "112144000", None, None, None)
+    ]
 
 
 @needs_examples
@@ -336,9 +405,12 @@ def test_condition_onset_choice_types(reg: Registry) -> None:
     assert of(rows.date, "onset-date") == []
     rows = extract(example("Condition-f202.json"), reg)
     assert of(rows.quantity, "onset-age") == [
-        (52.0, 51.5, 52.5, "http://unitsofmeasure.org", "a", "years")]
+        (52.0, 51.5, 52.5, "http://unitsofmeasure.org", "a", "years")
+    ]
     assert of(rows.token, "_security")[0][:2] == (
-        "http://terminology.hl7.org/CodeSystem/v3-ActCode", "TBOO")
+        "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+        "TBOO",
+    )
 
 
 @needs_examples
@@ -346,7 +418,8 @@ def test_document_reference_relationship(reg: Registry) -> None:
     rows = extract(example("DocumentReference-example.json"), reg)
     # R4 swaps the component definitions; the values decide: code token, target reference
     assert of(rows.composite, "relationship") == [
-        (None, "appends", "DocumentReference", "example", None, None, None)]
+        (None, "appends", "DocumentReference", "example", None, None, None)
+    ]
 
 
 @needs_examples
@@ -359,33 +432,46 @@ def test_bundle_meta_last_updated(reg: Registry) -> None:
 
 def test_reference_forms(reg: Registry) -> None:
     res = {
-        "resourceType": "Observation", "status": "final", "code": {"text": "x"},
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"text": "x"},
         "subject": {"reference": "urn:uuid:5a1f2c"},
         "encounter": {"reference": "http://example.org/fhir/Encounter/e1/_history/2"},
-        "performer": [{"reference": "#c1"}, {"reference": "Practitioner/p1/_history/3"},
-                      {"reference": "http://example.org/x/notatype/1"},
-                      {"identifier": {"system": "urn:oid:2.16.578.1.12.4.1.4.4",
-                                      "value": "9144900"}}],
+        "performer": [
+            {"reference": "#c1"},
+            {"reference": "Practitioner/p1/_history/3"},
+            {"reference": "http://example.org/x/notatype/1"},
+            {"identifier": {"system": "urn:oid:2.16.578.1.12.4.1.4.4", "value": "9144900"}},
+        ],
         "hasMember": [{"reference": "Observation/o1"}, {"reference": "Observation/o1"}],
     }
     rows = extract(res, reg)
     assert of(rows.reference, "subject") == [(None, None, "urn:uuid:5a1f2c")]
     assert of(rows.reference, "encounter") == [
-        ("Encounter", "e1", "http://example.org/fhir/Encounter/e1/_history/2")]
+        ("Encounter", "e1", "http://example.org/fhir/Encounter/e1/_history/2")
+    ]
     assert of(rows.reference, "performer") == [
-        ("Practitioner", "p1", None), (None, None, "http://example.org/x/notatype/1")]
+        ("Practitioner", "p1", None),
+        (None, None, "http://example.org/x/notatype/1"),
+    ]
     assert of(rows.token, "performer:identifier") == [
-        ("urn:oid:2.16.578.1.12.4.1.4.4", "9144900", None)]
+        ("urn:oid:2.16.578.1.12.4.1.4.4", "9144900", None)
+    ]
     assert of(rows.reference, "has-member") == [("Observation", "o1", None)]  # deduplicated
     assert of(rows.reference, "patient") == []  # urn:uuid has no type to test against
 
 
 def test_value_kinds(reg: Registry) -> None:
     res = {
-        "resourceType": "Observation", "status": "final", "code": {"text": "Blåbær"},
-        "meta": {"lastUpdated": "2024-01-02T03:04:05.678+01:00",
-                 "tag": [{"system": "http://t", "code": "x", "display": "Ekstra Ø"}],
-                 "profile": ["http://p/1|2.0"], "source": "http://src#a"},
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"text": "Blåbær"},
+        "meta": {
+            "lastUpdated": "2024-01-02T03:04:05.678+01:00",
+            "tag": [{"system": "http://t", "code": "x", "display": "Ekstra Ø"}],
+            "profile": ["http://p/1|2.0"],
+            "source": "http://src#a",
+        },
         "effectivePeriod": {"start": "2020-01-01"},
         "valueRange": {"low": {"value": 1, "unit": "mg"}, "high": {"value": 3, "unit": "mg"}},
         "identifier": [{"value": "only-value"}],
@@ -402,29 +488,43 @@ def test_value_kinds(reg: Registry) -> None:
 
 
 def test_quantity_money_timing_and_number(reg: Registry) -> None:
-    claim = {"resourceType": "ChargeItem", "status": "billable", "code": {"text": "x"},
-             "subject": {"reference": "Patient/1"},
-             "priceOverride": {"value": 10.5, "currency": "NOK"},
-             "quantity": {"value": 2, "comparator": "<"},
-             "occurrenceTiming": {"event": ["2021-05-01", "2021-06-01T10:00:00Z"]}}
+    claim = {
+        "resourceType": "ChargeItem",
+        "status": "billable",
+        "code": {"text": "x"},
+        "subject": {"reference": "Patient/1"},
+        "priceOverride": {"value": 10.5, "currency": "NOK"},
+        "quantity": {"value": 2, "comparator": "<"},
+        "occurrenceTiming": {"event": ["2021-05-01", "2021-06-01T10:00:00Z"]},
+    }
     rows = extract(claim, reg)
     assert of(rows.quantity, "price-override") == [
-        (10.5, 10.45, 10.55, "urn:iso:std:iso:4217", "NOK", None)]
+        (10.5, 10.45, 10.55, "urn:iso:std:iso:4217", "NOK", None)
+    ]
     assert of(rows.quantity, "quantity") == [(2.0, float("-inf"), 2.5, None, None, None)]
-    assert of(rows.date, "occurrence") == [date_range("2021-05-01"),
-                                           date_range("2021-06-01T10:00:00Z")]
-    risk = {"resourceType": "RiskAssessment", "status": "final", "subject": {"reference": "P/1"},
-            "prediction": [{"probabilityDecimal": 0.25}, {"probabilityRange": {}}]}
+    assert of(rows.date, "occurrence") == [
+        date_range("2021-05-01"),
+        date_range("2021-06-01T10:00:00Z"),
+    ]
+    risk = {
+        "resourceType": "RiskAssessment",
+        "status": "final",
+        "subject": {"reference": "P/1"},
+        "prediction": [{"probabilityDecimal": 0.25}, {"probabilityRange": {}}],
+    }
     rows = extract(risk, reg)
     assert of(rows.number, "probability") == [(0.25, 0.245, 0.255)]
 
 
 def test_strings_are_truncated_and_names_split(reg: Registry) -> None:
-    res = {"resourceType": "Patient",
-           "name": [{"family": "Ødegård", "given": ["Kari", "Ås"], "prefix": ["Dr."],
-                     "text": "x" * 2000}],
-           "address": [{"line": ["Storgata 1"], "city": "Tromsø", "postalCode": "9008"}],
-           "birthDate": "1980-02-30"}  # invalid date: skipped, not fatal
+    res = {
+        "resourceType": "Patient",
+        "name": [
+            {"family": "Ødegård", "given": ["Kari", "Ås"], "prefix": ["Dr."], "text": "x" * 2000}
+        ],
+        "address": [{"line": ["Storgata 1"], "city": "Tromsø", "postalCode": "9008"}],
+        "birthDate": "1980-02-30",
+    }  # invalid date: skipped, not fatal
     rows = extract(res, reg)
     assert strings(rows, "family") == [("odegaard",)]
     assert strings(rows, "given") == [("kari",), ("aas",)]
@@ -442,21 +542,67 @@ def test_non_resources_and_unknown_types(reg: Registry) -> None:
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.sampled_from(["value", "code", "system", "reference", "start", "end",
-                                       "coding", "text", "family", "given", "low", "high",
-                                       "event", "resourceType", "identifier", "type"]),
-                      children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "value",
+                    "code",
+                    "system",
+                    "reference",
+                    "start",
+                    "end",
+                    "coding",
+                    "text",
+                    "family",
+                    "given",
+                    "low",
+                    "high",
+                    "event",
+                    "resourceType",
+                    "identifier",
+                    "type",
+                ]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
     max_leaves=12,
 )
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.sampled_from(["Patient", "Observation", "Encounter", "Condition", "Bundle"]),
-       st.dictionaries(st.sampled_from(
-           ["name", "identifier", "telecom", "birthDate", "code", "valueQuantity", "subject",
-            "effectivePeriod", "component", "period", "onsetAge", "meta", "entry", "address",
-            "deceasedBoolean", "valueRange", "contained", "extension"]), _json, max_size=6))
+@given(
+    st.sampled_from(["Patient", "Observation", "Encounter", "Condition", "Bundle"]),
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "name",
+                "identifier",
+                "telecom",
+                "birthDate",
+                "code",
+                "valueQuantity",
+                "subject",
+                "effectivePeriod",
+                "component",
+                "period",
+                "onsetAge",
+                "meta",
+                "entry",
+                "address",
+                "deceasedBoolean",
+                "valueRange",
+                "contained",
+                "extension",
+            ]
+        ),
+        _json,
+        max_size=6,
+    ),
+)
 def test_extract_is_total_on_malformed_input(reg: Registry, rtype: str, body: dict) -> None:
     rows = extract({"resourceType": rtype, **body}, reg)
     assert isinstance(rows, IndexRows)
@@ -487,8 +633,7 @@ def test_synthea_sample(reg: Registry) -> None:
     assert len(resources) > 1000
     rate = _rate(reg, resources)
     assert rate > 2000, f"{rate:.0f} resources/s"  # loose: measured ~20,000/s on one core
-    obs = next(r for r in resources if r["resourceType"] == "Observation"
-               and "valueQuantity" in r)
+    obs = next(r for r in resources if r["resourceType"] == "Observation" and "valueQuantity" in r)
     rows = extract(obs, reg)
     assert of(rows.quantity, "value-quantity")
     assert of(rows.composite, "code-value-quantity")

@@ -45,8 +45,9 @@ def test_split_values_round_trips_escaped_values(values: list[str]) -> None:
     assert tuple(unescape(p) for p in parts) == tuple(values)
 
 
-@given(st.lists(st.text(alphabet=st.characters(blacklist_characters=",\\")), min_size=1,
-                max_size=6))
+@given(
+    st.lists(st.text(alphabet=st.characters(blacklist_characters=",\\")), min_size=1, max_size=6)
+)
 def test_split_values_without_escapes_is_a_plain_split(values: list[str]) -> None:
     raw = ",".join(values)
     assert split_values(raw) == tuple(values) == tuple(raw.split(","))
@@ -60,15 +61,18 @@ def test_split_values_count_matches_unescaped_commas(raw: str) -> None:
         assert len(parts) == raw.count(",") + 1
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("a,b", ("a", "b")),
-    ("a\\,b", ("a,b",)),
-    ("a\\\\,b", ("a\\", "b")),
-    ("a\\|b", ("a|b",)),
-    ("", ("",)),
-    (",", ("", "")),
-    ("a\\", ("a\\",)),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("a,b", ("a", "b")),
+        ("a\\,b", ("a,b",)),
+        ("a\\\\,b", ("a\\", "b")),
+        ("a\\|b", ("a|b",)),
+        ("", ("",)),
+        (",", ("", "")),
+        ("a\\", ("a\\",)),
+    ],
+)
 def test_split_values_examples(raw: str, expected: tuple[str, ...]) -> None:
     # split_values undoes ``\,`` only; the value parsers unescape the rest (``\|`` must
     # survive until the token parser splits on unescaped bars).
@@ -111,8 +115,9 @@ def test_split_prefix_is_a_split(value: str) -> None:
         assert NUMBER_START.match(rest) is not None
 
 
-@pytest.mark.parametrize("value", ["GT5", "Gt5", "gt", "ne", "apple", "eb-", "sample",
-                                   "le x", "ge\u0665"])
+@pytest.mark.parametrize(
+    "value", ["GT5", "Gt5", "gt", "ne", "apple", "eb-", "sample", "le x", "ge\u0665"]
+)
 def test_split_prefix_needs_a_lowercase_prefix_and_a_number(value: str) -> None:
     assert split_prefix(value) == ("eq", value)
 
@@ -120,11 +125,39 @@ def test_split_prefix_needs_a_lowercase_prefix_and_a_number(value: str) -> None:
 # ----------------------------------------------------------------------------- Parser
 
 _param_names = sorted({code for t in TYPES for code in REGISTRY.params_for(t)})
-_modifiers = ["", ":exact", ":contains", ":missing", ":not", ":text", ":of-type", ":below",
-              ":above", ":identifier", ":Patient", ":Practitioner", ":Group", ":iterate", ":",
-              ":nosuch"]
-_result = ["_sort", "_count", "_offset", "_include", "_revinclude", "_include:iterate",
-           "_revinclude:iterate", "_summary", "_elements", "_total", "_id", "_has", "_format"]
+_modifiers = [
+    "",
+    ":exact",
+    ":contains",
+    ":missing",
+    ":not",
+    ":text",
+    ":of-type",
+    ":below",
+    ":above",
+    ":identifier",
+    ":Patient",
+    ":Practitioner",
+    ":Group",
+    ":iterate",
+    ":",
+    ":nosuch",
+]
+_result = [
+    "_sort",
+    "_count",
+    "_offset",
+    "_include",
+    "_revinclude",
+    "_include:iterate",
+    "_revinclude:iterate",
+    "_summary",
+    "_elements",
+    "_total",
+    "_id",
+    "_has",
+    "_format",
+]
 
 
 @st.composite
@@ -141,18 +174,45 @@ def _keys(draw: st.DrawFn) -> str:
         parts = [name, *draw(st.lists(st.sampled_from([*_param_names, ""]), max_size=3))]
         return ".".join(parts)
     if kind == 4:  # reverse chains, possibly malformed
-        pieces = draw(st.lists(st.sampled_from([*TYPES, *_param_names, "_has", "", "Nope"]),
-                               max_size=6))
+        pieces = draw(
+            st.lists(st.sampled_from([*TYPES, *_param_names, "_has", "", "Nope"]), max_size=6)
+        )
         return ":".join(["_has", *pieces])
     return name + draw(st.text(max_size=8))
 
 
 _values = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["true", "false", "", ",", "\\", "|", "$", "a|b|c", "x$gt5", "gt5|u|mg",
-                     "Patient/1", "http://x/Patient/1", "urn:uuid:1", "ap2020-01-01", "*",
-                     "-birthdate,_id", "Observation:subject", "Patient:*", "eb1e400",
-                     "2020-02-30", "9" * 400, "ge-0", "sa.", "count", "none", "-1"]),
+    st.sampled_from(
+        [
+            "true",
+            "false",
+            "",
+            ",",
+            "\\",
+            "|",
+            "$",
+            "a|b|c",
+            "x$gt5",
+            "gt5|u|mg",
+            "Patient/1",
+            "http://x/Patient/1",
+            "urn:uuid:1",
+            "ap2020-01-01",
+            "*",
+            "-birthdate,_id",
+            "Observation:subject",
+            "Patient:*",
+            "eb1e400",
+            "2020-02-30",
+            "9" * 400,
+            "ge-0",
+            "sa.",
+            "count",
+            "none",
+            "-1",
+        ]
+    ),
     st.builds(lambda p, v: p + v, st.sampled_from(PREFIXES), st.text(max_size=20)),
 )
 
@@ -165,8 +225,9 @@ def _parser(strict: bool) -> Parser:
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from((*TYPES, None)), _items, st.booleans())
-def test_parser_raises_only_fhir_errors(res_type: str | None,
-                                        items: list[tuple[str, str]], strict: bool) -> None:
+def test_parser_raises_only_fhir_errors(
+    res_type: str | None, items: list[tuple[str, str]], strict: bool
+) -> None:
     try:
         req = _parser(strict).parse(res_type, items)
     except FhirError as exc:
@@ -181,7 +242,8 @@ def test_parser_raises_only_fhir_errors(res_type: str | None,
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(TYPES), _items)
 def test_sql_for_any_parsed_request_raises_only_fhir_errors(
-        res_type: str, items: list[tuple[str, str]]) -> None:
+    res_type: str, items: list[tuple[str, str]]
+) -> None:
     try:
         req = _parser(False).parse(res_type, items)
         stmt = build_search(req, [res_type]).order_by(*sort_columns(res_type, req, REGISTRY))
@@ -193,12 +255,15 @@ def test_sql_for_any_parsed_request_raises_only_fhir_errors(
         stmt.compile(dialect=dialect)
 
 
-@pytest.mark.parametrize(("res_type", "items"), [
-    ("Patient", [("name", "x"), ("birthdate", "ge2020"), ("_sort", "-birthdate")]),
-    ("Observation", [("subject:Patient.name", "x"), ("_include", "Observation:subject")]),
-    ("Patient", [("_has:Observation:patient:code", "1234-5")]),
-    ("Observation", [("code-value-quantity", "http://loinc.org|8480-6$gt100")]),
-])
+@pytest.mark.parametrize(
+    ("res_type", "items"),
+    [
+        ("Patient", [("name", "x"), ("birthdate", "ge2020"), ("_sort", "-birthdate")]),
+        ("Observation", [("subject:Patient.name", "x"), ("_include", "Observation:subject")]),
+        ("Patient", [("_has:Observation:patient:code", "1234-5")]),
+        ("Observation", [("code-value-quantity", "http://loinc.org|8480-6$gt100")]),
+    ],
+)
 def test_parser_accepts_valid_queries(res_type: str, items: list[tuple[str, str]]) -> None:
     req = _parser(True).parse(res_type, items)
     assert req.ignored == []

@@ -40,16 +40,26 @@ def _basic(bid: str, text: str) -> dict[str, Any]:
 def _history_rows(store: SqlStore, res_type: str, res_id: str) -> list[tuple[int, bool]]:
     H = schema.resource_history
     with store.snapshot() as tx:
-        rows = tx.execute(sa.select(H.c.version, H.c.deleted).where(
-            H.c.res_type == res_type, H.c.res_id == res_id).order_by(H.c.version)).all()
+        rows = tx.execute(
+            sa.select(H.c.version, H.c.deleted)
+            .where(H.c.res_type == res_type, H.c.res_id == res_id)
+            .order_by(H.c.version)
+        ).all()
     return [(int(v), bool(d)) for v, d in rows]
 
 
 def _index_count(store: SqlStore, res_type: str, res_id: str) -> int:
     with store.snapshot() as tx:
-        return sum(int(tx.execute(sa.select(sa.func.count()).select_from(t).where(
-            t.c.res_type == res_type, t.c.res_id == res_id)).scalar_one())
-            for t in schema.INDEX_TABLES.values())
+        return sum(
+            int(
+                tx.execute(
+                    sa.select(sa.func.count())
+                    .select_from(t)
+                    .where(t.c.res_type == res_type, t.c.res_id == res_id)
+                ).scalar_one()
+            )
+            for t in schema.INDEX_TABLES.values()
+        )
 
 
 def _search_ids(repo, res_type: str, **params: str) -> set[str]:  # type: ignore[no-untyped-def]
@@ -83,11 +93,15 @@ def test_create_read_vread(store: SqlStore) -> None:
 
 def test_store_owns_version_and_last_updated(store: SqlStore) -> None:
     pid = _uid()
-    mine = {"versionId": "42", "lastUpdated": "1999-01-01T00:00:00Z",
-            "tag": [{"system": "urn:t", "code": "x"}]}
+    mine = {
+        "versionId": "42",
+        "lastUpdated": "1999-01-01T00:00:00Z",
+        "tag": [{"system": "urn:t", "code": "x"}],
+    }
     with store.transaction() as tx:
-        stored = tx.apply(WriteOp("PUT", "Patient", pid,
-                                  _patient(pid, "Meta", meta=dict(mine)))).stored
+        stored = tx.apply(
+            WriteOp("PUT", "Patient", pid, _patient(pid, "Meta", meta=dict(mine)))
+        ).stored
     body = orjson.loads(stored.content or "")
     assert body["meta"]["versionId"] == "1"
     assert body["meta"]["lastUpdated"] == stored.last_updated != mine["lastUpdated"]
@@ -107,8 +121,10 @@ def test_update_increments_version_and_keeps_history(store: SqlStore) -> None:
     assert [t for _, t in stamps] == sorted(t for _, t in stamps)
     with store.snapshot() as tx:
         assert tx.read("Patient", pid).version == 3  # type: ignore[union-attr]
-        families = [orjson.loads(tx.vread("Patient", pid, v).content or "")  # type: ignore
-                    ["name"][0]["family"] for v in (1, 2, 3)]
+        families = [
+            orjson.loads(tx.vread("Patient", pid, v).content or "")["name"][0]["family"]  # type: ignore
+            for v in (1, 2, 3)
+        ]
     assert families == ["A", "B", "C"]
     assert _history_rows(store, "Patient", pid) == [(1, False), (2, False), (3, False)]
 
@@ -118,12 +134,17 @@ def test_expected_version_mismatch_is_412_and_changes_nothing(store: SqlStore) -
     with store.transaction() as tx:
         tx.apply(WriteOp("PUT", "Patient", pid, _patient(pid, "First")))
     with store.transaction() as tx:
-        assert tx.apply(WriteOp("PUT", "Patient", pid, _patient(pid, "Second"),
-                                expected_version=1)).stored.version == 2
+        assert (
+            tx.apply(
+                WriteOp("PUT", "Patient", pid, _patient(pid, "Second"), expected_version=1)
+            ).stored.version
+            == 2
+        )
     for expected in (1, 3):
         with pytest.raises(FhirError) as exc, store.transaction() as tx:
-            tx.apply(WriteOp("PUT", "Patient", pid, _patient(pid, "Stale"),
-                             expected_version=expected))
+            tx.apply(
+                WriteOp("PUT", "Patient", pid, _patient(pid, "Stale"), expected_version=expected)
+            )
         assert exc.value.status == 412
     with pytest.raises(FhirError) as exc, store.transaction() as tx:
         tx.apply(WriteOp("DELETE", "Patient", pid, expected_version=1))
@@ -149,8 +170,7 @@ def test_must_not_exist_is_409_unless_deleted(store: SqlStore) -> None:
     with store.transaction() as tx:
         tx.apply(WriteOp("DELETE", "Patient", pid))
     with store.transaction() as tx:
-        res = tx.apply(WriteOp("PUT", "Patient", pid, _patient(pid, "Three"),
-                               must_not_exist=True))
+        res = tx.apply(WriteOp("PUT", "Patient", pid, _patient(pid, "Three"), must_not_exist=True))
     assert res.created and res.stored.version == 3
 
 
@@ -184,8 +204,12 @@ def test_failing_transaction_leaves_nothing(store: SqlStore) -> None:
     before = _index_count(store, "Patient", old)
     with pytest.raises(RuntimeError, match="boom"), store.transaction() as tx:
         tx.apply(WriteOp("POST", "Patient", new, _patient(new, "Lost")))
-        tx.apply_many([WriteOp("PUT", "Patient", old, _patient(old, "Changed")),
-                       WriteOp("PUT", "Basic", new, _basic(new, "lost too"))])
+        tx.apply_many(
+            [
+                WriteOp("PUT", "Patient", old, _patient(old, "Changed")),
+                WriteOp("PUT", "Basic", new, _basic(new, "lost too")),
+            ]
+        )
         assert tx.read("Patient", new) is not None  # visible inside the transaction
         raise RuntimeError("boom")
     with store.snapshot() as tx:
@@ -200,14 +224,17 @@ def test_failing_transaction_leaves_nothing(store: SqlStore) -> None:
     assert _index_count(store, "Patient", old) == before
 
 
-def test_a_conflict_inside_a_transaction_rolls_back_its_earlier_writes(
-        store: SqlStore) -> None:
+def test_a_conflict_inside_a_transaction_rolls_back_its_earlier_writes(store: SqlStore) -> None:
     a, b = _uid(), _uid()
     with store.transaction() as tx:
         tx.apply(WriteOp("PUT", "Patient", b, _patient(b, "B")))
     with pytest.raises(FhirError) as exc, store.transaction() as tx:
-        tx.apply_many([WriteOp("PUT", "Patient", a, _patient(a, "A")),
-                       WriteOp("PUT", "Patient", b, _patient(b, "B2"), expected_version=7)])
+        tx.apply_many(
+            [
+                WriteOp("PUT", "Patient", a, _patient(a, "A")),
+                WriteOp("PUT", "Patient", b, _patient(b, "B2"), expected_version=7),
+            ]
+        )
     assert exc.value.status == 412
     with store.snapshot() as tx:
         assert tx.read("Patient", a) is None
@@ -253,8 +280,16 @@ def test_index_rows_are_replaced_on_update(store: SqlStore, repo) -> None:  # ty
     old, new = f"Old{uuid.uuid4().hex[:10]}", f"New{uuid.uuid4().hex[:10]}"
     ident = uuid.uuid4().hex
     with store.transaction() as tx:
-        tx.apply(WriteOp("PUT", "Patient", pid, _patient(
-            pid, old, gender="male", identifier=[{"system": "urn:old", "value": ident}])))
+        tx.apply(
+            WriteOp(
+                "PUT",
+                "Patient",
+                pid,
+                _patient(
+                    pid, old, gender="male", identifier=[{"system": "urn:old", "value": ident}]
+                ),
+            )
+        )
     assert _search_ids(repo, "Patient", family=old) == {pid}
     assert _search_ids(repo, "Patient", identifier=f"urn:old|{ident}") == {pid}
     with store.transaction() as tx:
@@ -286,14 +321,19 @@ class _Model:
 
 
 _OP = st.tuples(
-    st.integers(min_value=0, max_value=2),                       # which id
-    st.sampled_from(["create", "put", "delete"]),                # what
-    st.sampled_from([None, "current", "stale"]),                 # If-Match
+    st.integers(min_value=0, max_value=2),  # which id
+    st.sampled_from(["create", "put", "delete"]),  # what
+    st.sampled_from([None, "current", "stale"]),  # If-Match
 )
 
 
-@hsettings(max_examples=40, deadline=None, derandomize=True, database=None,
-           suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(groups=st.lists(st.lists(_OP, min_size=1, max_size=3), min_size=1, max_size=8))
 def test_random_writes_match_a_model(store: SqlStore, groups: list[list[Any]]) -> None:
     """Each group is one transaction; a 409/412 anywhere in it undoes the whole group."""
@@ -309,19 +349,32 @@ def test_random_writes_match_a_model(store: SqlStore, groups: list[list[Any]]) -
                 for which, what, if_match in group:
                     m = planned[which]
                     have = len(m.versions) if m.live else None
-                    expected = {None: None, "current": len(m.versions) or 1,
-                                "stale": len(m.versions) + 5}[if_match]
+                    expected = {
+                        None: None,
+                        "current": len(m.versions) or 1,
+                        "stale": len(m.versions) + 5,
+                    }[if_match]
                     counter += 1
                     text = f"w{counter}"
                     if what == "delete":
                         op = WriteOp("DELETE", "Basic", ids[which], expected_version=expected)
                     elif what == "create" and not m.versions:
-                        op = WriteOp("POST", "Basic", ids[which], _basic(ids[which], text),
-                                     expected_version=expected)
+                        op = WriteOp(
+                            "POST",
+                            "Basic",
+                            ids[which],
+                            _basic(ids[which], text),
+                            expected_version=expected,
+                        )
                     else:
-                        op = WriteOp("PUT", "Basic", ids[which], _basic(ids[which], text),
-                                     expected_version=expected,
-                                     must_not_exist=what == "create")
+                        op = WriteOp(
+                            "PUT",
+                            "Basic",
+                            ids[which],
+                            _basic(ids[which], text),
+                            expected_version=expected,
+                            must_not_exist=what == "create",
+                        )
                     if expected is not None and have != expected:
                         expect_fail = 412
                     elif what == "create" and m.live:
@@ -361,4 +414,5 @@ def test_random_writes_match_a_model(store: SqlStore, groups: list[list[Any]]) -
             assert tx.vread("Basic", res_id, len(m.versions) + 1) is None
     for res_id, m in zip(ids, models, strict=True):
         assert _history_rows(store, "Basic", res_id) == [
-            (v, d) for v, (d, _t) in enumerate(m.versions, 1)]
+            (v, d) for v, (d, _t) in enumerate(m.versions, 1)
+        ]

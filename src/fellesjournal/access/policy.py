@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from fellesjournal.access.actor import Actor
 
-ACTIONS = frozenset({"read", "vread", "search", "history", "create", "update", "patch",
-                     "delete", "operation"})
+ACTIONS = frozenset(
+    {"read", "vread", "search", "history", "create", "update", "patch", "delete", "operation"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +40,17 @@ def _scope_allows(actor: Actor, action: str, res_type: str | None) -> bool:
 
 
 def _v2_allows(perm: str, action: str) -> bool:
-    needed = {"create": "c", "read": "r", "vread": "r", "update": "u", "patch": "u",
-              "delete": "d", "search": "s", "history": "r", "operation": "r"}[action]
+    needed = {
+        "create": "c",
+        "read": "r",
+        "vread": "r",
+        "update": "u",
+        "patch": "u",
+        "delete": "d",
+        "search": "s",
+        "history": "r",
+        "operation": "r",
+    }[action]
     return needed in perm
 
 

@@ -30,10 +30,20 @@ class Operation:
 
 
 OPERATIONS: tuple[Operation, ...] = (
-    Operation("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything",
-              ("Patient",), instance=True, type_level=False),
-    Operation("validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate",
-              (), instance=True, type_level=True),
+    Operation(
+        "everything",
+        "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+        ("Patient",),
+        instance=True,
+        type_level=False,
+    ),
+    Operation(
+        "validate",
+        "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+        (),
+        instance=True,
+        type_level=True,
+    ),
 )
 
 
@@ -48,37 +58,47 @@ def find_operation(name: str, res_type: str | None, instance: bool) -> Operation
     return None
 
 
-def capability_statement(settings: Settings, registry: Registry, software_version: str
-                         ) -> dict[str, Any]:
+def capability_statement(
+    settings: Settings, registry: Registry, software_version: str
+) -> dict[str, Any]:
     """The CapabilityStatement, generated from the tables above and the search registry."""
     resources = []
     for res_type in sorted(RESOURCE_TYPES):
         params = [
-            {"name": p.code, "definition": f"http://hl7.org/fhir/SearchParameter/{p.code}"
-             if p.code.startswith("_") else f"http://hl7.org/fhir/SearchParameter/"
-             f"{(p.base[0] if p.base else res_type)}-{p.code}",
-             "type": p.type}
+            {
+                "name": p.code,
+                "definition": f"http://hl7.org/fhir/SearchParameter/{p.code}"
+                if p.code.startswith("_")
+                else f"http://hl7.org/fhir/SearchParameter/"
+                f"{(p.base[0] if p.base else res_type)}-{p.code}",
+                "type": p.type,
+            }
             for p in sorted(registry.params_for(res_type).values(), key=lambda p: p.code)
             if p.type != "special" or p.code == "_id"
         ]
-        ops = [{"name": op.name, "definition": op.definition} for op in OPERATIONS
-               if not op.resource_types or res_type in op.resource_types]
-        resources.append({
-            "type": res_type,
-            "interaction": [{"code": c} for c in INSTANCE_INTERACTIONS + TYPE_INTERACTIONS],
-            "versioning": "versioned-update",
-            "readHistory": True,
-            "updateCreate": True,
-            "conditionalCreate": True,
-            "conditionalRead": "not-supported",
-            "conditionalUpdate": True,
-            "conditionalDelete": "single",
-            "referencePolicy": ["literal", "logical"],
-            "searchInclude": ["*"],
-            "searchRevInclude": ["*"],
-            "searchParam": params,
-            "operation": ops,
-        })
+        ops = [
+            {"name": op.name, "definition": op.definition}
+            for op in OPERATIONS
+            if not op.resource_types or res_type in op.resource_types
+        ]
+        resources.append(
+            {
+                "type": res_type,
+                "interaction": [{"code": c} for c in INSTANCE_INTERACTIONS + TYPE_INTERACTIONS],
+                "versioning": "versioned-update",
+                "readHistory": True,
+                "updateCreate": True,
+                "conditionalCreate": True,
+                "conditionalRead": "not-supported",
+                "conditionalUpdate": True,
+                "conditionalDelete": "single",
+                "referencePolicy": ["literal", "logical"],
+                "searchInclude": ["*"],
+                "searchRevInclude": ["*"],
+                "searchParam": params,
+                "operation": ops,
+            }
+        )
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -86,24 +106,38 @@ def capability_statement(settings: Settings, registry: Registry, software_versio
         "publisher": "Fellesjournal",
         "kind": "instance",
         "software": {"name": "Fellesjournal", "version": software_version},
-        "implementation": {"description": "Fellesjournal FHIR server",
-                           "url": settings.fhir_base_url},
+        "implementation": {
+            "description": "Fellesjournal FHIR server",
+            "url": settings.fhir_base_url,
+        },
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "json"],
         "patchFormat": ["application/json-patch+json"],
-        "rest": [{
-            "mode": "server",
-            "security": {
-                "cors": False,
-                "service": [{"coding": [{
-                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
-                    "code": "SMART-on-FHIR"}]}],
-                "description": "Bearer JWT from a trusted issuer; see "
-                               "/.well-known/smart-configuration",
-            },
-            "resource": resources,
-            "interaction": [{"code": c} for c in SYSTEM_INTERACTIONS],
-            "operation": [{"name": op.name, "definition": op.definition}
-                          for op in OPERATIONS if not op.resource_types],
-        }],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {
+                    "cors": False,
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                    "code": "SMART-on-FHIR",
+                                }
+                            ]
+                        }
+                    ],
+                    "description": "Bearer JWT from a trusted issuer; see "
+                    "/.well-known/smart-configuration",
+                },
+                "resource": resources,
+                "interaction": [{"code": c} for c in SYSTEM_INTERACTIONS],
+                "operation": [
+                    {"name": op.name, "definition": op.definition}
+                    for op in OPERATIONS
+                    if not op.resource_types
+                ],
+            }
+        ],
     }

@@ -43,8 +43,7 @@ _CONTENT_TYPE = (b"content-type", FHIR_JSON.encode())
 
 async def send_response(send: Send, resp: FhirResponse, head: bool = False) -> None:
     """Write ``resp`` with the security headers (the one place responses leave /fhir)."""
-    headers = [(k.lower().encode("latin-1"), v.encode("latin-1"))
-               for k, v in resp.headers.items()]
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in resp.headers.items()]
     if resp.body:
         headers.append(_CONTENT_TYPE)
     body = b"" if head else resp.body
@@ -57,8 +56,13 @@ async def send_response(send: Send, resp: FhirResponse, head: bool = False) -> N
 class FhirEndpoint:
     """The raw ASGI application for everything under ``/fhir``."""
 
-    def __init__(self, settings: Settings, store: SqlStore, verifier: TokenVerifier,
-                 statement: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: SqlStore,
+        verifier: TokenVerifier,
+        statement: dict[str, Any],
+    ) -> None:
         self.settings = settings
         self.store = store
         self.verifier = verifier
@@ -68,22 +72,24 @@ class FhirEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
         head = method == "HEAD"
-        path = scope["path"][len("/fhir"):]
+        path = scope["path"][len("/fhir") :]
         try:
             segments = [unquote(p) for p in path.split("/") if p]
             query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
             if segments == ["metadata"] and method in ("GET", "HEAD"):
                 await send_response(send, FhirResponse(200, self.metadata), head)
                 return
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                       for k, v in scope["headers"]}
+            headers = {
+                k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
+            }
             self._check_format(query, headers)
             claims = self.verifier.verify(bearer_token(headers.get("authorization")))
             actor = actor_from_claims(dict(claims.raw), claims.scopes)
             body = await self._body(receive, headers)
             req = FhirRequest(method, segments, query, headers, body)
-            repo = GuardedRepository(self.store, self.settings,
-                                     RequestContext(actor=actor, strict=req.strict))
+            repo = GuardedRepository(
+                self.store, self.settings, RequestContext(actor=actor, strict=req.strict)
+            )
             if is_quick(req):
                 # A read by id takes well under a millisecond: a hop to the thread pool
                 # would cost more than it saves.
@@ -94,16 +100,20 @@ class FhirEndpoint:
             resp = error_response(exc)
         except Exception:
             log.exception("unexpected error on %s %s", method, scope["path"])
-            resp = error_response(error(500, "exception", "internal server error; the "
-                                        "incident has been logged"))
+            resp = error_response(
+                error(500, "exception", "internal server error; the incident has been logged")
+            )
         await send_response(send, resp, head)
 
     @staticmethod
     def _check_format(query: list[tuple[str, str]], headers: dict[str, str]) -> None:
         for key, fmt in query:
             if key == "_format" and fmt.split(";")[0].strip() not in _JSON_FORMATS:
-                raise error(406, "not-supported", f"_format '{fmt}' is not supported: this "
-                            "server speaks application/fhir+json")
+                raise error(
+                    406,
+                    "not-supported",
+                    f"_format '{fmt}' is not supported: this server speaks application/fhir+json",
+                )
         accept = headers.get("accept", "")
         if accept and "json" not in accept and "*/*" not in accept and "xml" in accept:
             raise error(406, "not-supported", "only application/fhir+json is available")
@@ -111,8 +121,7 @@ class FhirEndpoint:
     async def _body(self, receive: Receive, headers: dict[str, str]) -> bytes:
         limit = self.settings.max_body_bytes
         declared = headers.get("content-length")
-        too_large = error(413, "too-costly", f"the body is larger than the limit of "
-                          f"{limit} bytes")
+        too_large = error(413, "too-costly", f"the body is larger than the limit of {limit} bytes")
         if declared and declared.isdigit() and int(declared) > limit:
             raise too_large
         chunks: list[bytes] = []

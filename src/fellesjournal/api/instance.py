@@ -37,15 +37,19 @@ def vread(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:
 
 def update(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:
     result = repo.update(req.path[0], req.path[1], req.json_body(), if_match=req.if_match())
-    return resource_response(result.stored, base, 201 if result.created else 200,
-                             req.prefer_return, location=result.created)
+    return resource_response(
+        result.stored,
+        base,
+        201 if result.created else 200,
+        req.prefer_return,
+        location=result.created,
+    )
 
 
 def patch(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:
     ctype = (req.header("content-type") or "").split(";")[0].strip()
     if ctype not in ("application/json-patch+json", ""):
-        raise error(415, "not-supported", f"PATCH takes application/json-patch+json, "
-                    f"not '{ctype}'")
+        raise error(415, "not-supported", f"PATCH takes application/json-patch+json, not '{ctype}'")
     result = repo.patch(req.path[0], req.path[1], req.json_body(), if_match=req.if_match())
     return resource_response(result.stored, base, 200, req.prefer_return)
 

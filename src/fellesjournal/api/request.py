@@ -8,8 +8,12 @@ from typing import Any
 from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import bad_request, error
 
-JSON_TYPES = ("application/fhir+json", "application/json", "application/json-patch+json",
-              "text/json")
+JSON_TYPES = (
+    "application/fhir+json",
+    "application/json",
+    "application/json-patch+json",
+    "text/json",
+)
 
 
 @dataclass
@@ -33,8 +37,11 @@ class FhirRequest:
         """The body parsed as JSON; 400 when it is not JSON, 415 for another media type."""
         ctype = (self.header("content-type") or "").split(";")[0].strip().lower()
         if ctype and ctype not in JSON_TYPES:
-            raise error(415, "not-supported", f"unsupported content type '{ctype}': send "
-                        "application/fhir+json")
+            raise error(
+                415,
+                "not-supported",
+                f"unsupported content type '{ctype}': send application/fhir+json",
+            )
         if not self.body.strip():
             raise bad_request("the request body is empty")
         try:

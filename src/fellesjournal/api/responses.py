@@ -50,8 +50,13 @@ def resource_headers(stored: StoredResource, base: str) -> dict[str, str]:
     }
 
 
-def resource_response(stored: StoredResource, base: str, status: int = 200,
-                      prefer: str = "representation", location: bool = False) -> FhirResponse:
+def resource_response(
+    stored: StoredResource,
+    base: str,
+    status: int = 200,
+    prefer: str = "representation",
+    location: bool = False,
+) -> FhirResponse:
     """A resource (or nothing, or an OperationOutcome, as ``Prefer: return`` asks)."""
     headers = resource_headers(stored, base)
     if not location:
@@ -83,18 +88,25 @@ def page_url(base: str, path: str, query: list[tuple[str, str]], **overrides: An
     return url + (f"?{urlencode(items)}" if items else "")
 
 
-def paging_links(base: str, path: str, query: list[tuple[str, str]], *, offset: int,
-                 count: int | None, has_more: bool) -> list[tuple[str, str]]:
+def paging_links(
+    base: str,
+    path: str,
+    query: list[tuple[str, str]],
+    *,
+    offset: int,
+    count: int | None,
+    has_more: bool,
+) -> list[tuple[str, str]]:
     """``self``, and ``next``/``previous`` where there are such pages (offset paging)."""
     links = [("self", page_url(base, path, query, _offset=offset or None))]
     if count is None:
         return links
     if has_more:
-        links.append(("next", page_url(base, path, query, _offset=offset + count,
-                                       _count=count)))
+        links.append(("next", page_url(base, path, query, _offset=offset + count, _count=count)))
     if offset > 0:
-        links.append(("previous", page_url(base, path, query,
-                                           _offset=max(offset - count, 0), _count=count)))
+        links.append(
+            ("previous", page_url(base, path, query, _offset=max(offset - count, 0), _count=count))
+        )
     return links
 
 
@@ -107,8 +119,11 @@ def bundle_bytes(
     extra: dict[str, Any] | None = None,
 ) -> bytes:
     """A Bundle whose entries are already-serialised JSON objects."""
-    head: dict[str, Any] = {"resourceType": "Bundle", "type": bundle_type,
-                            "timestamp": now_instant()}
+    head: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "type": bundle_type,
+        "timestamp": now_instant(),
+    }
     if total is not None:
         head["total"] = total
     if links:
@@ -121,23 +136,40 @@ def bundle_bytes(
     return dumps(head)[:-1] + b',"entry":[' + body + b"]}"
 
 
-def search_entry(stored: StoredResource, base: str, mode: str = "match",
-                 content: bytes | None = None) -> bytes:
+def search_entry(
+    stored: StoredResource, base: str, mode: str = "match", content: bytes | None = None
+) -> bytes:
     body = content if content is not None else (stored.content or "null").encode()
-    return (b'{"fullUrl":"' + f"{base}/{stored.res_type}/{stored.res_id}".encode()
-            + b'","resource":' + body + b',"search":{"mode":"' + mode.encode() + b'"}}')
+    return (
+        b'{"fullUrl":"'
+        + f"{base}/{stored.res_type}/{stored.res_id}".encode()
+        + b'","resource":'
+        + body
+        + b',"search":{"mode":"'
+        + mode.encode()
+        + b'"}}'
+    )
 
 
 def history_entry(stored: StoredResource, base: str) -> bytes:
     url = f"{base}/{stored.res_type}/{stored.res_id}"
     method = {"PATCH": "PATCH", "POST": "POST", "PUT": "PUT", "DELETE": "DELETE"}.get(
-        stored.method, "PUT")
-    request = dumps({"method": method, "url": f"{stored.res_type}/{stored.res_id}"
-                     if method not in ("POST",) else stored.res_type})
-    status = "201 Created" if stored.version == 1 and method != "DELETE" else (
-        "204 No Content" if method == "DELETE" else "200 OK")
-    response = dumps({"status": status, "etag": stored.etag,
-                      "lastModified": stored.last_updated})
+        stored.method, "PUT"
+    )
+    request = dumps(
+        {
+            "method": method,
+            "url": f"{stored.res_type}/{stored.res_id}"
+            if method not in ("POST",)
+            else stored.res_type,
+        }
+    )
+    status = (
+        "201 Created"
+        if stored.version == 1 and method != "DELETE"
+        else ("204 No Content" if method == "DELETE" else "200 OK")
+    )
+    response = dumps({"status": status, "etag": stored.etag, "lastModified": stored.last_updated})
     parts = [b'{"fullUrl":"', url.encode(), b'"']
     if stored.content is not None:
         parts += [b',"resource":', stored.content.encode()]

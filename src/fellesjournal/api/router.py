@@ -26,8 +26,9 @@ _OPERATION_HANDLERS: dict[str, Handler] = {
 
 
 def _method_not_allowed(method: str, allowed: dict[str, Handler]) -> FhirError:
-    exc = error(405, "not-supported", f"{method} is not allowed here; use "
-                f"{', '.join(sorted(allowed))}")
+    exc = error(
+        405, "not-supported", f"{method} is not allowed here; use {', '.join(sorted(allowed))}"
+    )
     exc.headers["Allow"] = ", ".join(sorted(allowed))
     return exc
 
@@ -59,9 +60,12 @@ def _bundle(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirRespons
 def is_quick(req: FhirRequest) -> bool:
     """A read or vread by id: answered on the event loop, without a thread hop."""
     n = len(req.path)
-    return (req.method in ("GET", "HEAD") and not req.query
-            and (n == 2 or (n == 4 and req.path[2] == "_history"))
-            and not req.path[1].startswith(("$", "_")))
+    return (
+        req.method in ("GET", "HEAD")
+        and not req.query
+        and (n == 2 or (n == 4 and req.path[2] == "_history"))
+        and not req.path[1].startswith(("$", "_"))
+    )
 
 
 def dispatch(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:
@@ -76,9 +80,15 @@ def dispatch(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirRespon
         return _pick(req, {"POST": _system_search, "GET": _system_search})(req, repo, base)
     ensure_type(p[0])
     if n == 1:
-        return _pick(req, {"GET": _type_search, "POST": type_level.create,
-                           "PUT": type_level.conditional_update,
-                           "DELETE": type_level.conditional_delete})(req, repo, base)
+        return _pick(
+            req,
+            {
+                "GET": _type_search,
+                "POST": type_level.create,
+                "PUT": type_level.conditional_update,
+                "DELETE": type_level.conditional_delete,
+            },
+        )(req, repo, base)
     if n == 2 and p[1] == "_search":
         return _pick(req, {"POST": _type_search, "GET": _type_search})(req, repo, base)
     if n == 2 and p[1] == "_history":
@@ -86,8 +96,15 @@ def dispatch(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirRespon
     if n == 2 and p[1].startswith("$"):
         return _operation(req, repo, base, p[1][1:], instance=False)
     if n == 2:
-        return _pick(req, {"GET": instance.read, "PUT": instance.update,
-                           "PATCH": instance.patch, "DELETE": instance.delete})(req, repo, base)
+        return _pick(
+            req,
+            {
+                "GET": instance.read,
+                "PUT": instance.update,
+                "PATCH": instance.patch,
+                "DELETE": instance.delete,
+            },
+        )(req, repo, base)
     if n == 3 and p[2] == "_history":
         return _pick(req, {"GET": instance.history_instance})(req, repo, base)
     if n == 3 and p[2].startswith("$"):
@@ -97,11 +114,16 @@ def dispatch(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirRespon
     raise error(404, "not-found", f"no FHIR interaction at /{'/'.join(p)}")
 
 
-def _operation(req: FhirRequest, repo: GuardedRepository, base: str, name: str,
-               instance: bool) -> FhirResponse:
+def _operation(
+    req: FhirRequest, repo: GuardedRepository, base: str, name: str, instance: bool
+) -> FhirResponse:
     op = find_operation(name, req.path[0], instance)
     if op is None:
-        raise error(404, "not-supported", f"operation ${name} is not supported on "
-                    f"{req.path[0]}{' instances' if instance else ''}")
+        raise error(
+            404,
+            "not-supported",
+            f"operation ${name} is not supported on "
+            f"{req.path[0]}{' instances' if instance else ''}",
+        )
     handler = _OPERATION_HANDLERS[op.name]
     return _pick(req, {"GET": handler, "POST": handler})(req, repo, base)

@@ -20,23 +20,25 @@ from fellesjournal.service.repository import GuardedRepository
 Dispatch = Callable[[FhirRequest, GuardedRepository, str], FhirResponse]
 
 
-def bundle(req: FhirRequest, repo: GuardedRepository, base: str,
-           dispatch: Dispatch) -> FhirResponse:
+def bundle(
+    req: FhirRequest, repo: GuardedRepository, base: str, dispatch: Dispatch
+) -> FhirResponse:
     body = req.json_body()
     if not isinstance(body, dict) or body.get("resourceType") != "Bundle":
-        raise bad_request("POST to the base takes a Bundle of type batch or transaction",
-                          "resourceType")
+        raise bad_request(
+            "POST to the base takes a Bundle of type batch or transaction", "resourceType"
+        )
     kind = body.get("type")
     if kind not in ("batch", "transaction"):
-        raise bad_request(f"Bundle.type must be batch or transaction, not '{kind}'",
-                          "Bundle.type")
+        raise bad_request(f"Bundle.type must be batch or transaction, not '{kind}'", "Bundle.type")
     entries = parse_entries(body)
     minimal = req.prefer_return == "minimal"
     if kind == "transaction":
         results = process_transaction(repo, entries)
-        out = [_get_entry(r.get, repo, base, dispatch) if r.get else _write_entry(r, base,
-                                                                                  minimal)
-               for r in results]
+        out = [
+            _get_entry(r.get, repo, base, dispatch) if r.get else _write_entry(r, base, minimal)
+            for r in results
+        ]
         return FhirResponse(200, bundle_bytes("transaction-response", out))
     out = [_batch_entry(e, body["entry"][e.index], repo, base, dispatch) for e in entries]
     return FhirResponse(200, bundle_bytes("batch-response", out))
@@ -52,8 +54,13 @@ def _write_entry(r: EntryResult, base: str, minimal: bool) -> bytes:
             response["location"] = f"{s.res_type}/{s.res_id}/_history/{s.version}"
     parts = [b"{"]
     if s is not None and s.content is not None and not minimal:
-        parts += [b'"fullUrl":', dumps(f"{base}/{s.res_type}/{s.res_id}"),
-                  b',"resource":', s.content.encode(), b","]
+        parts += [
+            b'"fullUrl":',
+            dumps(f"{base}/{s.res_type}/{s.res_id}"),
+            b',"resource":',
+            s.content.encode(),
+            b",",
+        ]
     parts += [b'"response":', dumps(response), b"}"]
     return b"".join(parts)
 
@@ -69,8 +76,13 @@ def _entry_request(e: Entry, raw: dict[str, Any]) -> FhirRequest:
     if req_part.get("ifNoneMatch"):
         headers["if-none-match"] = req_part["ifNoneMatch"]
     body = dumps(raw["resource"]) if raw.get("resource") is not None else b""
-    return FhirRequest(e.method, [unquote(p) for p in path.split("/") if p],
-                       parse_qsl(query, keep_blank_values=True), headers, body)
+    return FhirRequest(
+        e.method,
+        [unquote(p) for p in path.split("/") if p],
+        parse_qsl(query, keep_blank_values=True),
+        headers,
+        body,
+    )
 
 
 def _response_entry(resp: FhirResponse) -> bytes:
@@ -94,8 +106,9 @@ def _response_entry(resp: FhirResponse) -> bytes:
     return b'{"response":' + dumps(response) + b"}"
 
 
-def _batch_entry(e: Entry, raw: dict[str, Any], repo: GuardedRepository, base: str,
-                 dispatch: Dispatch) -> bytes:
+def _batch_entry(
+    e: Entry, raw: dict[str, Any], repo: GuardedRepository, base: str, dispatch: Dispatch
+) -> bytes:
     try:
         resp = dispatch(_entry_request(e, raw), repo, base)
     except FhirError as exc:
@@ -103,8 +116,7 @@ def _batch_entry(e: Entry, raw: dict[str, Any], repo: GuardedRepository, base: s
     return _response_entry(resp)
 
 
-def _get_entry(e: Entry | None, repo: GuardedRepository, base: str,
-               dispatch: Dispatch) -> bytes:
+def _get_entry(e: Entry | None, repo: GuardedRepository, base: str, dispatch: Dispatch) -> bytes:
     assert e is not None
     try:
         resp = dispatch(_entry_request(e, {}), repo, base)

@@ -27,8 +27,7 @@ from fellesjournal.store.base import StoredResource
 
 
 def create(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:
-    result = repo.create(req.path[0], req.json_body(),
-                         if_none_exist=req.header("if-none-exist"))
+    result = repo.create(req.path[0], req.json_body(), if_none_exist=req.header("if-none-exist"))
     if result.noop:
         return resource_response(result.stored, base, 200, req.prefer_return, location=True)
     return resource_response(result.stored, base, 201, req.prefer_return, location=True)
@@ -38,8 +37,13 @@ def conditional_update(req: FhirRequest, repo: GuardedRepository, base: str) -> 
     if not req.query:
         raise bad_request("PUT on a type needs search criteria (conditional update)")
     result = repo.conditional_update(req.path[0], urlencode(req.query), req.json_body())
-    return resource_response(result.stored, base, 201 if result.created else 200,
-                             req.prefer_return, location=result.created)
+    return resource_response(
+        result.stored,
+        base,
+        201 if result.created else 200,
+        req.prefer_return,
+        location=result.created,
+    )
 
 
 def conditional_delete(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:
@@ -62,14 +66,16 @@ def search_items(req: FhirRequest) -> list[tuple[str, str]]:
     return [(k, v) for k, v in items if k not in ("_format", "_pretty")]
 
 
-def search(req: FhirRequest, repo: GuardedRepository, base: str,
-           res_type: str | None) -> FhirResponse:
+def search(
+    req: FhirRequest, repo: GuardedRepository, base: str, res_type: str | None
+) -> FhirResponse:
     items = search_items(req)
     result = repo.search(res_type, items)
     sreq = result.request
     path = res_type or ""
-    links = paging_links(base, path, items, offset=sreq.offset, count=sreq.count,
-                         has_more=result.has_more)
+    links = paging_links(
+        base, path, items, offset=sreq.offset, count=sreq.count, has_more=result.has_more
+    )
     subsetting = sreq.summary in ("true", "text", "data") or sreq.elements
     entries: list[bytes] = []
     for s in result.matches:
@@ -78,34 +84,41 @@ def search(req: FhirRequest, repo: GuardedRepository, base: str,
     entries.extend(search_entry(s, base, "include") for s in result.included)
     if sreq.ignored:
         diag = f"unknown search parameter(s) ignored: {', '.join(sreq.ignored)}"
-        entries.append(b'{"resource":' + dumps(operation_outcome(
-            [Issue("warning", "not-supported", diag)])) + b',"search":{"mode":"outcome"}}')
-    return FhirResponse(200, bundle_bytes("searchset", entries, total=result.total,
-                                          links=links))
+        entries.append(
+            b'{"resource":'
+            + dumps(operation_outcome([Issue("warning", "not-supported", diag)]))
+            + b',"search":{"mode":"outcome"}}'
+        )
+    return FhirResponse(200, bundle_bytes("searchset", entries, total=result.total, links=links))
 
 
-def subset_content(stored: StoredResource, summary: str | None,
-                   elements: tuple[str, ...] | None) -> bytes:
+def subset_content(
+    stored: StoredResource, summary: str | None, elements: tuple[str, ...] | None
+) -> bytes:
     doc: dict[str, Any] = jsonio.loads(stored.content or "{}")
     return dumps(subset(doc, summary, elements))
 
 
-def history_response(req: FhirRequest, repo: GuardedRepository, base: str,
-                     res_type: str | None, res_id: str | None) -> FhirResponse:
+def history_response(
+    req: FhirRequest, repo: GuardedRepository, base: str, res_type: str | None, res_id: str | None
+) -> FhirResponse:
     repo.guard("history", res_type)
     q = dict(req.query)
     count = _int(q.get("_count"), repo.settings.default_page_size, "_count")
     count = min(count, repo.settings.max_page_size)
     offset = _int(q.get("_offset"), 0, "_offset")
     with repo.reading() as tx:
-        page = history(tx, res_type, res_id, since=q.get("_since"), at=q.get("_at"),
-                       count=count, offset=offset)
+        page = history(
+            tx, res_type, res_id, since=q.get("_since"), at=q.get("_at"), count=count, offset=offset
+        )
     path = "/".join(p for p in (res_type, res_id, "_history") if p)
-    links = paging_links(base, path, req.query, offset=offset, count=count,
-                         has_more=page.has_more)
-    return FhirResponse(200, bundle_bytes("history", (history_entry(e, base)
-                                                      for e in page.entries),
-                                          total=page.total, links=links))
+    links = paging_links(base, path, req.query, offset=offset, count=count, has_more=page.has_more)
+    return FhirResponse(
+        200,
+        bundle_bytes(
+            "history", (history_entry(e, base) for e in page.entries), total=page.total, links=links
+        ),
+    )
 
 
 def history_type(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:

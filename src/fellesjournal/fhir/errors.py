@@ -53,9 +53,7 @@ class FhirError(Exception):
         return operation_outcome(self.issues)
 
 
-def error(
-    status: int, code: str, diagnostics: str, expression: str | None = None
-) -> FhirError:
+def error(status: int, code: str, diagnostics: str, expression: str | None = None) -> FhirError:
     """A :class:`FhirError` with one error-severity issue."""
     return FhirError(status, [Issue("error", code, diagnostics, expression)])
 

@@ -172,16 +172,23 @@ class _Compiler:
     def __init__(self, raw: dict[str, Any]) -> None:
         self.types: dict[str, list[list[Any]]] = raw["types"]
         self.resources = frozenset(raw["resources"])
-        self.prims = {
-            name: _primitive_checks(name, rx) for name, rx in raw["primitives"].items()
-        }
+        self.prims = {name: _primitive_checks(name, rx) for name, rx in raw["primitives"].items()}
         self.codesets = {url: CodeSet(url, codes) for url, codes in raw["valueSets"].items()}
         self.type_nodes: dict[str, Node] = {}
         self.element = Node("Element")  # the object of a primitive's _name twin
         self.element.elements = {
             "id": self._prim_spec("string", False, None, None),
-            "extension": (CPLX, True, None, self.type_node("Extension"), None, None, None,
-                          None, "Extension"),
+            "extension": (
+                CPLX,
+                True,
+                None,
+                self.type_node("Extension"),
+                None,
+                None,
+                None,
+                None,
+                "Extension",
+            ),
         }
 
     def _prim_spec(self, tname: str, many: bool, choice: Any, codes: CodeSet | None) -> Spec:
@@ -248,7 +255,15 @@ class _Compiler:
         if tcode in self.prims:
             node.elements[key] = self._prim_spec(tcode, many, choice, codes)
             node.elements["_" + key] = (
-                PEXT, many, choice, self.element, None, None, None, None, tcode,
+                PEXT,
+                many,
+                choice,
+                self.element,
+                None,
+                None,
+                None,
+                None,
+                tcode,
             )
             return [key, "_" + key]
         if tcode == "Resource":

@@ -14,8 +14,10 @@ from typing import Any
 
 _DEFS = Path(__file__).with_name("definitions") / "r4-summary.json"
 _ALWAYS = ("resourceType", "id", "meta")
-SUBSETTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
-             "code": "SUBSETTED"}
+SUBSETTED = {
+    "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+    "code": "SUBSETTED",
+}
 
 
 @cache
@@ -28,8 +30,9 @@ def _keep(resource: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in resource.items():
         base = key[1:] if key.startswith("_") else key
-        if key in _ALWAYS or any(base == n or (base.startswith(n) and base[len(n):len(n) + 1]
-                                               .isupper()) for n in names):
+        if key in _ALWAYS or any(
+            base == n or (base.startswith(n) and base[len(n) : len(n) + 1].isupper()) for n in names
+        ):
             out[key] = value
     return out
 
@@ -41,8 +44,9 @@ def _tag(resource: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
-def subset(resource: dict[str, Any], summary: str | None,
-           elements: tuple[str, ...] | None) -> dict[str, Any]:
+def subset(
+    resource: dict[str, Any], summary: str | None, elements: tuple[str, ...] | None
+) -> dict[str, Any]:
     """The resource reduced as ``_summary`` (true/text/data) or ``_elements`` ask."""
     res_type = resource.get("resourceType", "")
     mandatory = _tables()["mandatory"].get(res_type, ())

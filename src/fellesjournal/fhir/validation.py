@@ -127,9 +127,14 @@ def _walk(
             else:
                 seen = choices.setdefault(base, full)
                 if seen != full:
-                    out.append(Issue("error", "structure",
-                                     f"More than one type given for {base}[x]",
-                                     f"{path}.{key}"))
+                    out.append(
+                        Issue(
+                            "error",
+                            "structure",
+                            f"More than one type given for {base}[x]",
+                            f"{path}.{key}",
+                        )
+                    )
         if kind == PRIM:
             if many:
                 if type(v) is not _list or not v:
@@ -182,8 +187,11 @@ def _walk(
             if alt in obj:
                 break
         else:
-            out.append(Issue("error", "required", f"Missing required element {display}",
-                             f"{path}.{display}"))
+            out.append(
+                Issue(
+                    "error", "required", f"Missing required element {display}", f"{path}.{display}"
+                )
+            )
     flag = node.flag
     if flag == F_IDENTIFIER:
         if idcheck is not None:
@@ -193,14 +201,18 @@ def _walk(
                 if msg is not None:
                     out.append(Issue("error", "value", msg, f"{path}.value"))
     elif flag == F_EXTENSION and (choices is None) == ("extension" not in obj):
-        out.append(Issue("error", "invalid", "An extension must have either extensions or "
-                         f"value[x], {'not both' if choices else 'but has neither'} (ext-1)",
-                         path))
+        out.append(
+            Issue(
+                "error",
+                "invalid",
+                "An extension must have either extensions or "
+                f"value[x], {'not both' if choices else 'but has neither'} (ext-1)",
+                path,
+            )
+        )
 
 
-def _inline_resource(
-    v: Any, path: str, out: list[Issue], idcheck: IdentifierCheck | None
-) -> None:
+def _inline_resource(v: Any, path: str, out: list[Issue], idcheck: IdentifierCheck | None) -> None:
     node = None
     if type(v) is _dict:
         rt = v.get("resourceType")
@@ -233,15 +245,17 @@ def _primitive_ext(
     values = obj.get(key[1:])
     if values is not None and (type(values) is not _list or len(values) != len(v)):
         if type(values) is _list:
-            out.append(bad_primitive_ext(
-                f"{key} must have as many entries as {key[1:]}", f"{path}.{key}"))
+            out.append(
+                bad_primitive_ext(f"{key} must have as many entries as {key[1:]}", f"{path}.{key}")
+            )
         return
     for i, x in enumerate(v):
         where = f"{path}.{key}[{i}]"
         if x is None:
             if values is None or values[i] is None:
-                out.append(bad_primitive_ext("null in both the value and the extension array",
-                                             where))
+                out.append(
+                    bad_primitive_ext("null in both the value and the extension array", where)
+                )
         elif type(x) is _dict and x:
             _walk(x, _ELEMENT, where, out, idcheck)
         else:

@@ -58,7 +58,7 @@ def unknown_element(node: Node, key: str, path: str) -> Issue:
     for base in node.choice_bases:
         name = key[1:] if key.startswith("_") else key
         if name.startswith(base) and len(name) > len(base) and name[len(base)].isupper():
-            suffix = name[len(base):]
+            suffix = name[len(base) :]
             return _err("structure", f"Type {suffix} is not allowed for {base}[x]", where)
     if key.startswith("_") and key[1:] in node.elements:
         return _err("structure", f"{key[1:]} is not a primitive; {key} is not allowed", where)
@@ -71,8 +71,10 @@ def shape_error(spec: Spec, key: str, v: Any, path: str) -> Issue:
     if isinstance(v, list):
         return _err("structure", f"Empty array for {key} (arrays must not be empty)", where)
     return _err(
-        "structure", f"{key} has max cardinality * and must be a JSON array, "
-        f"got {_json_type(v)}", where)
+        "structure",
+        f"{key} has max cardinality * and must be a JSON array, got {_json_type(v)}",
+        where,
+    )
 
 
 def bad_object(v: Any, where: str, spec: Spec) -> Issue:
@@ -81,8 +83,11 @@ def bad_object(v: Any, where: str, spec: Spec) -> Issue:
     if isinstance(v, dict):
         return _err("structure", f"Empty object for {tname} (objects must not be empty)", where)
     if isinstance(v, list) and not spec[S_MANY]:
-        return _err("structure", f"Array given for a single-valued element of type {tname} "
-                    "(max cardinality 1)", where)
+        return _err(
+            "structure",
+            f"Array given for a single-valued element of type {tname} (max cardinality 1)",
+            where,
+        )
     return _err("structure", f"Expected a JSON object for {tname}, got {_json_type(v)}", where)
 
 
@@ -93,8 +98,7 @@ def bad_primitive_ext(diagnostics: str, where: str) -> Issue:
 def bad_inline_resource(v: Any, where: str) -> Issue:
     """An inline resource that is not an object of a known ``resourceType``."""
     if not isinstance(v, dict):
-        return _err("structure", f"Expected a resource (JSON object), got {_json_type(v)}",
-                    where)
+        return _err("structure", f"Expected a resource (JSON object), got {_json_type(v)}", where)
     rt = v.get("resourceType")
     if rt is None:
         return _err("required", "Missing resourceType", f"{where}.resourceType")
@@ -118,17 +122,28 @@ def primitive_issue(x: Any, spec: Spec, where: str, in_array: bool = False) -> I
     tname, ptypes = spec[S_TNAME], spec[S_PTYPES]
     if x is None:
         if in_array:
-            return _err("structure", "null in a primitive array is only allowed where the "
-                        "aligned _ array has an extension entry", where)
+            return _err(
+                "structure",
+                "null in a primitive array is only allowed where the "
+                "aligned _ array has an extension entry",
+                where,
+            )
         return _err("structure", "null is not allowed (omit the element instead)", where)
     if type(x) not in ptypes:
         if isinstance(x, list):
             if in_array:
                 return _err("structure", "Nested arrays are not allowed", where)
-            return _err("structure", f"Array given for a single-valued element of type {tname} "
-                        "(max cardinality 1)", where)
-        return _err("structure", f"{tname} must be a JSON {_expected_json(tname, ptypes)}, "
-                    f"got {_json_type(x)} {_shown(x)}", where)
+            return _err(
+                "structure",
+                f"Array given for a single-valued element of type {tname} (max cardinality 1)",
+                where,
+            )
+        return _err(
+            "structure",
+            f"{tname} must be a JSON {_expected_json(tname, ptypes)}, "
+            f"got {_json_type(x)} {_shown(x)}",
+            where,
+        )
     if x == "":
         return _err("value", f"Empty string for {tname} (strings must not be empty)", where)
     match = spec[S_MATCH]
@@ -141,8 +156,9 @@ def primitive_issue(x: Any, spec: Spec, where: str, in_array: bool = False) -> I
         return _err("value", f"{tname} out of range: {_shown(x)}", where)
     codes = spec[S_CODES]
     if codes is not None and x not in codes:
-        return _err("code-invalid",
-                    f"Code {_shown(x)} is not in the required value set {codes.url}", where)
+        return _err(
+            "code-invalid", f"Code {_shown(x)} is not in the required value set {codes.url}", where
+        )
     return None
 
 

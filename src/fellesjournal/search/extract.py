@@ -71,21 +71,36 @@ from fellesjournal.search.registry import Registry, SearchParam, load_registry
 __all__ = ["IndexRows", "extract"]
 
 MAX_STRING = 512
-_SKIP_CODES = frozenset({"_id", "_text", "_content", "_query", "_filter", "_list", "_has",
-                         "_type"})
+_SKIP_CODES = frozenset({"_id", "_text", "_content", "_query", "_filter", "_list", "_has", "_type"})
 _NUMERIC = (int, float, Decimal)
 _CONTACT_SYSTEMS = frozenset({"phone", "fax", "email", "pager", "url", "sms", "other"})
-_QUANTITY_TYPES = frozenset({"Quantity", "Age", "Duration", "Distance", "Count",
-                             "SimpleQuantity", "MoneyQuantity"})
+_QUANTITY_TYPES = frozenset(
+    {"Quantity", "Age", "Duration", "Distance", "Count", "SimpleQuantity", "MoneyQuantity"}
+)
 _DATE_TYPES = frozenset({"date", "dateTime", "instant", "Period", "Timing"})
-_TOKEN_TYPES = frozenset({"Coding", "CodeableConcept", "Identifier", "ContactPoint", "boolean",
-                          "code", "id", "uri", "url", "canonical", "oid", "uuid"})
+_TOKEN_TYPES = frozenset(
+    {
+        "Coding",
+        "CodeableConcept",
+        "Identifier",
+        "ContactPoint",
+        "boolean",
+        "code",
+        "id",
+        "uri",
+        "url",
+        "canonical",
+        "oid",
+        "uuid",
+    }
+)
 _INF = math.inf
 
 
 @dataclass(slots=True)
 class IndexRows:
     """Index rows of one resource, by search-parameter type (see module docstring)."""
+
     string: list[tuple[str, str, str]]
     token: list[tuple[str, str | None, str | None, str | None]]
     reference: list[tuple[str, str | None, str | None, str | None]]
@@ -93,8 +108,18 @@ class IndexRows:
     number: list[tuple[str, float, float, float]]
     quantity: list[tuple[str, float, float, float, str | None, str | None, str | None]]
     uri: list[tuple[str, str]]
-    composite: list[tuple[str, str | None, str | None, str | None, str | None, float | None,
-                          int | None, int | None]]
+    composite: list[
+        tuple[
+            str,
+            str | None,
+            str | None,
+            str | None,
+            str | None,
+            float | None,
+            int | None,
+            int | None,
+        ]
+    ]
 
 
 @lru_cache(maxsize=65536)
@@ -154,8 +179,14 @@ def _tok_identifier(code: str, v: Any, out: list) -> None:
     if value:
         for coding in typ.get("coding") or ():
             if type(coding) is dict and type(coding.get("code")) is str:
-                out.append((code + ":of-type", _s(coding.get("system")),
-                            coding["code"] + "|" + value, None))
+                out.append(
+                    (
+                        code + ":of-type",
+                        _s(coding.get("system")),
+                        coding["code"] + "|" + value,
+                        None,
+                    )
+                )
 
 
 def _tok_contact(code: str, v: Any, out: list) -> None:
@@ -178,10 +209,28 @@ def _tok_infer(v: Any) -> Callable[[str, Any, list], None] | None:
 
 
 _TOKEN_BY_TYPE: dict[str | None, Callable[[str, Any, list], None]] = {
-    "Coding": _tok_coding, "CodeableConcept": _tok_cc, "Identifier": _tok_identifier,
+    "Coding": _tok_coding,
+    "CodeableConcept": _tok_cc,
+    "Identifier": _tok_identifier,
     "ContactPoint": _tok_contact,
-    **{t: _tok_prim for t in ("string", "code", "id", "uri", "url", "canonical", "oid", "uuid",
-                              "boolean", "markdown", "integer", "positiveInt", "unsignedInt")},
+    **{
+        t: _tok_prim
+        for t in (
+            "string",
+            "code",
+            "id",
+            "uri",
+            "url",
+            "canonical",
+            "oid",
+            "uuid",
+            "boolean",
+            "markdown",
+            "integer",
+            "positiveInt",
+            "unsignedInt",
+        )
+    },
 }
 
 
@@ -195,8 +244,15 @@ def _token(code: str, nodes: list[Node], rows: IndexRows, root: Any) -> None:
 
 # ----------------------------------------------------------------------------- string
 _NAME_PARTS: tuple[str, ...] = ("family", "given", "prefix", "suffix", "text")
-_ADDRESS_PARTS: tuple[str, ...] = ("line", "city", "district", "state", "postalCode", "country",
-                                   "text")
+_ADDRESS_PARTS: tuple[str, ...] = (
+    "line",
+    "city",
+    "district",
+    "state",
+    "postalCode",
+    "country",
+    "text",
+)
 
 
 def _string(code: str, nodes: list[Node], rows: IndexRows, root: Any) -> None:
@@ -215,7 +271,7 @@ def _string(code: str, nodes: list[Node], rows: IndexRows, root: Any) -> None:
                 continue
             for p in parts:
                 x = v.get(p)
-                for s in (x if type(x) is list else (x,)):
+                for s in x if type(x) is list else (x,):
                     if type(s) is str and (n := _norm(s)):
                         out.append((code, n, s[:MAX_STRING]))
 
@@ -251,8 +307,10 @@ def _reference_conv(types: frozenset[str]) -> Callable[[str, list[Node], IndexRo
                         out.append((code, *r))
                 ident = v.get("identifier")
                 if type(ident) is dict and type(ident.get("value")) is str:
-                    rows.token.append((code + ":identifier", _s(ident.get("system")),
-                                       ident["value"], None))
+                    rows.token.append(
+                        (code + ":identifier", _s(ident.get("system")), ident["value"], None)
+                    )
+
     return conv
 
 
@@ -297,8 +355,7 @@ def _number(code: str, nodes: list[Node], rows: IndexRows, root: Any) -> None:
                 continue
 
 
-def _quantity_row(v: dict) -> tuple[float, float, float, str | None, str | None,
-                                     str | None] | None:
+def _quantity_row(v: dict) -> tuple[float, float, float, str | None, str | None, str | None] | None:
     text = _num_text(v.get("value"))
     if text is None:
         return None
@@ -316,8 +373,7 @@ def _quantity_row(v: dict) -> tuple[float, float, float, str | None, str | None,
     return value, low, high, _s(v.get("system")), _s(v.get("code")), _s(v.get("unit"))
 
 
-def _range_row(v: dict) -> tuple[float, float, float, str | None, str | None,
-                                 str | None] | None:
+def _range_row(v: dict) -> tuple[float, float, float, str | None, str | None, str | None] | None:
     lo, hi = v.get("low"), v.get("high")
     lo = lo if type(lo) is dict else {}
     hi = hi if type(hi) is dict else {}
@@ -373,8 +429,9 @@ def _kind(t: str | None, v: Any, definition_type: str) -> str:
 _C2 = tuple[str | None, str | None, float | None, int | None, int | None]
 
 
-def _component_values(nodes: list[Node], def_type: str, types: frozenset[str],
-                      scratch: IndexRows) -> list[_C2]:
+def _component_values(
+    nodes: list[Node], def_type: str, types: frozenset[str], scratch: IndexRows
+) -> list[_C2]:
     """Component values as ``(system, code, number, low, high)``; ``scratch`` must be empty."""
     out: list[_C2] = []
     for v, t in nodes:
@@ -402,15 +459,15 @@ def _component_values(nodes: list[Node], def_type: str, types: frozenset[str],
             scratch.number.clear()
         elif kind == "reference":
             _reference_conv(types)("", one, scratch, None)
-            out.extend((r[1], r[2] if r[1] else r[3], None, None, None)
-                       for r in scratch.reference)
+            out.extend((r[1], r[2] if r[1] else r[3], None, None, None) for r in scratch.reference)
             scratch.reference.clear()
             scratch.token.clear()
     return out
 
 
-def _composite_conv(c1: CompiledExpression, t1: str, c2: CompiledExpression, t2: str,
-                    types: frozenset[str]) -> Callable[[str, list[Node], IndexRows, Any], None]:
+def _composite_conv(
+    c1: CompiledExpression, t1: str, c2: CompiledExpression, t2: str, types: frozenset[str]
+) -> Callable[[str, list[Node], IndexRows, Any], None]:
     def conv(code: str, nodes: list[Node], rows: IndexRows, root: Any) -> None:
         scratch: IndexRows | None = None
         for n in nodes:
@@ -426,14 +483,19 @@ def _composite_conv(c1: CompiledExpression, t1: str, c2: CompiledExpression, t2:
             if first:
                 second = _component_values(values, t2, types, scratch)
                 rows.composite.extend((code, s1, k1, *v2) for s1, k1 in first for v2 in second)
+
     return conv
 
 
 # ----------------------------------------------------------------------------- plans
 Converter = Callable[[str, list[Node], IndexRows, Any], None]
 _CONVERTERS: dict[str, Converter] = {
-    "token": _token, "string": _string, "date": _date, "number": _number,
-    "quantity": _quantity, "uri": _uri,
+    "token": _token,
+    "string": _string,
+    "date": _date,
+    "number": _number,
+    "quantity": _quantity,
+    "uri": _uri,
 }
 
 

@@ -32,7 +32,12 @@ from typing import Any
 from fellesjournal.search.registry import PRIMITIVES, TypeModel
 
 __all__ = [
-    "Branch", "CompiledExpression", "FhirPathError", "Node", "TypeModel", "compile_expression",
+    "Branch",
+    "CompiledExpression",
+    "FhirPathError",
+    "Node",
+    "TypeModel",
+    "compile_expression",
     "split_reference",
 ]
 
@@ -44,8 +49,15 @@ class FhirPathError(ValueError):
     """Syntax error, or a construct outside the supported subset (raised at compile time)."""
 
 
-_SYSTEM_TYPES = {"String": "string", "Boolean": "boolean", "Integer": "integer",
-                 "Decimal": "decimal", "Date": "date", "DateTime": "dateTime", "Time": "time"}
+_SYSTEM_TYPES = {
+    "String": "string",
+    "Boolean": "boolean",
+    "Integer": "integer",
+    "Decimal": "decimal",
+    "Date": "date",
+    "DateTime": "dateTime",
+    "Time": "time",
+}
 _ID_RE = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 
@@ -86,17 +98,56 @@ _TOKEN_RE = re.compile(
     r"|(?P<op><=|>=|!=|!~|[.()\[\]|=~<>,+\-*/&{}])",
     re.S | re.ASCII,
 )
-_PREC = {"implies": 1, "or": 2, "xor": 2, "and": 3, "in": 4, "contains": 4, "=": 5, "~": 5,
-         "!=": 5, "!~": 5, "<": 6, ">": 6, "<=": 6, ">=": 6, "|": 7, "is": 8, "as": 8,
-         "+": 9, "-": 9, "&": 9, "*": 10, "/": 10, "div": 10, "mod": 10}
+_PREC = {
+    "implies": 1,
+    "or": 2,
+    "xor": 2,
+    "and": 3,
+    "in": 4,
+    "contains": 4,
+    "=": 5,
+    "~": 5,
+    "!=": 5,
+    "!~": 5,
+    "<": 6,
+    ">": 6,
+    "<=": 6,
+    ">=": 6,
+    "|": 7,
+    "is": 8,
+    "as": 8,
+    "+": 9,
+    "-": 9,
+    "&": 9,
+    "*": 10,
+    "/": 10,
+    "div": 10,
+    "mod": 10,
+}
 _WORD_OPS = {"implies", "or", "xor", "and", "in", "contains", "is", "as", "div", "mod"}
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "f": "\f", "'": "'", '"': '"', "`": "`", "/": "/",
-            "\\": "\\"}
+_ESCAPES = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "f": "\f",
+    "'": "'",
+    '"': '"',
+    "`": "`",
+    "/": "/",
+    "\\": "\\",
+}
 
 
 def _unescape(s: str) -> str:
-    return re.sub(r"\\(u[0-9a-fA-F]{4}|.)", lambda m: chr(int(m.group(1)[1:], 16))
-                  if len(m.group(1)) == 5 else _ESCAPES.get(m.group(1), m.group(1)), s)
+    return re.sub(
+        r"\\(u[0-9a-fA-F]{4}|.)",
+        lambda m: (
+            chr(int(m.group(1)[1:], 16))
+            if len(m.group(1)) == 5
+            else _ESCAPES.get(m.group(1), m.group(1))
+        ),
+        s,
+    )
 
 
 def _tokenize(text: str) -> list[tuple[str, str]]:
@@ -226,11 +277,11 @@ class _Parser:
 # ----------------------------------------------------------------------------- compiling
 @dataclass(slots=True)
 class _Piece:
-    fn: Fn | None              # None = identity
+    fn: Fn | None  # None = identity
     types: frozenset[str] | None  # static result types (None = unknown/dynamic)
     keys: frozenset[str] | None = None  # result is empty unless the context has one of these keys
-    through: bool = False      # result is a subset of the input collection
-    root: str | None = None    # leading type filter
+    through: bool = False  # result is a subset of the input collection
+    root: str | None = None  # leading type filter
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +290,7 @@ class Branch:
     leading type name (None = any); ``keys`` gates evaluation (empty result unless the resource
     has one of these top-level keys; None = always evaluate). ``typed`` is ``fn`` without the
     leading type filter, valid only for input of type ``root`` (or a subtype)."""
+
     root: str | None
     keys: frozenset[str] | None
     fn: Fn
@@ -308,6 +360,7 @@ def _make_step(entries: tuple[tuple[str, str | None], ...]) -> Fn:
                         else:
                             out.append((x, typ))
             return out
+
         return step1
 
     def stepn(nodes: list[Node], root: Any) -> list[Node]:
@@ -317,12 +370,13 @@ def _make_step(entries: tuple[tuple[str, str | None], ...]) -> Fn:
                 for key, typ in entries:
                     x = v.get(key)
                     if x is not None:
-                        for i in (x if type(x) is list else (x,)):
+                        for i in x if type(x) is list else (x,):
                             if typ == "Resource" and type(i) is dict:
                                 out.append((i, i.get("resourceType")))
                             else:
                                 out.append((i, typ))
         return out
+
     return stepn
 
 
@@ -356,16 +410,24 @@ class _Compiler:
         if name == "$this":
             return _Piece(None, ctx, through=True)
         if name in ("%resource", "%rootResource", "%context"):
-            return _Piece(lambda nodes, root: [(root, root.get("resourceType"))]
-                          if type(root) is dict else [], None)
+            return _Piece(
+                lambda nodes, root: (
+                    [(root, root.get("resourceType"))] if type(root) is dict else []
+                ),
+                None,
+            )
         raise FhirPathError(f"unsupported variable {name}")
 
     def c_ident(self, ast: tuple, ctx: frozenset[str] | None, only: str | None = None) -> _Piece:
         name = ast[1]
         if name[:1].isupper() and self.m.known(name):
             accepted = self.m.subtypes(name)
-            return _Piece(lambda nodes, root: [n for n in nodes if n[1] in accepted],
-                          frozenset({name}), through=True, root=name)
+            return _Piece(
+                lambda nodes, root: [n for n in nodes if n[1] in accepted],
+                frozenset({name}),
+                through=True,
+                root=name,
+            )
         return self.member(_Piece(None, ctx, through=True), name, only)
 
     def c_member(self, ast: tuple, ctx: frozenset[str] | None, only: str | None = None) -> _Piece:
@@ -404,6 +466,7 @@ class _Compiler:
                     if st is not None:
                         out.extend(st([n], root))
                 return out
+
             return _Piece(self.chain(tgt, dyn), None, tgt.keys, False, tgt.root)
         entries: dict[tuple[str, str], None] = {}
         for t in sorted(tgt.types):
@@ -421,13 +484,25 @@ class _Compiler:
         if ast[2][0] != "lit" or type(ast[2][1]) is not int:
             raise FhirPathError("only integer literal indexes are supported")
         i = ast[2][1]
-        return _Piece(self.chain(tgt, lambda nodes, root: nodes[i:i + 1]), tgt.types, tgt.keys,
-                      tgt.through, tgt.root)
+        return _Piece(
+            self.chain(tgt, lambda nodes, root: nodes[i : i + 1]),
+            tgt.types,
+            tgt.keys,
+            tgt.through,
+            tgt.root,
+        )
 
     def c_is(self, ast: tuple, ctx: frozenset[str] | None) -> _Piece:
         tgt, typ, m = self.compile(ast[1], ctx), ast[2], self.m
-        return _Piece(self.chain(tgt, lambda nodes, root: _bool_node(
-            m.is_subtype(nodes[0][1], typ)) if len(nodes) == 1 else []), frozenset({"boolean"}))
+        return _Piece(
+            self.chain(
+                tgt,
+                lambda nodes, root: (
+                    _bool_node(m.is_subtype(nodes[0][1], typ)) if len(nodes) == 1 else []
+                ),
+            ),
+            frozenset({"boolean"}),
+        )
 
     def c_as(self, ast: tuple, ctx: frozenset[str] | None) -> _Piece:
         return self.cast(ast[1], ast[2], ctx)
@@ -438,11 +513,25 @@ class _Compiler:
         if operand[0] == "ident" and not (operand[1][:1].isupper() and self.m.known(operand[1])):
             return self.c_ident(operand, ctx, only=typ)
         tgt, m = self.compile(operand, ctx), self.m
-        types = None if tgt.types is None else frozenset(
-            t for t in tgt.types if m.is_subtype(t, typ)) or frozenset({typ})
-        return _Piece(self.chain(tgt, lambda nodes, root: [
-            n if n[1] is not None else (n[0], typ) for n in nodes
-            if n[1] is None or m.is_subtype(n[1], typ)]), types, tgt.keys, tgt.through, tgt.root)
+        types = (
+            None
+            if tgt.types is None
+            else frozenset(t for t in tgt.types if m.is_subtype(t, typ)) or frozenset({typ})
+        )
+        return _Piece(
+            self.chain(
+                tgt,
+                lambda nodes, root: [
+                    n if n[1] is not None else (n[0], typ)
+                    for n in nodes
+                    if n[1] is None or m.is_subtype(n[1], typ)
+                ],
+            ),
+            types,
+            tgt.keys,
+            tgt.through,
+            tgt.root,
+        )
 
     def c_bin(self, ast: tuple, ctx: frozenset[str] | None) -> _Piece:
         op, lp, rp = ast[1], self.compile(ast[2], ctx), self.compile(ast[3], ctx)
@@ -451,8 +540,13 @@ class _Compiler:
         if op == "|":
             keys = None if lp.keys is None or rp.keys is None else lp.keys | rp.keys
             types = None if lp.types is None or rp.types is None else lp.types | rp.types
-            return _Piece(lambda nodes, r: _dedupe(lf(nodes, r) + rf(nodes, r)), types, keys,
-                          lp.through and rp.through, root)
+            return _Piece(
+                lambda nodes, r: _dedupe(lf(nodes, r) + rf(nodes, r)),
+                types,
+                keys,
+                lp.through and rp.through,
+                root,
+            )
         if op in ("=", "!="):
             neg = op == "!="
 
@@ -462,19 +556,23 @@ class _Compiler:
                     return []
                 same = len(a) == len(b) and all(_eq(x[0], y[0]) for x, y in zip(a, b, strict=True))
                 return [(same != neg, "boolean")]
+
             return _Piece(eq, frozenset({"boolean"}), root=root)
         logic = _LOGIC.get(op)
         if logic is None:
             raise FhirPathError(f"unsupported operator {op!r}")
-        return _Piece(lambda nodes, r: _bool_node(logic(_truth(lf(nodes, r)),
-                                                        _truth(rf(nodes, r)))),
-                      frozenset({"boolean"}), root=root)
+        return _Piece(
+            lambda nodes, r: _bool_node(logic(_truth(lf(nodes, r)), _truth(rf(nodes, r)))),
+            frozenset({"boolean"}),
+            root=root,
+        )
 
     def c_call(self, ast: tuple, ctx: frozenset[str] | None) -> _Piece:
         _, target, name, args = ast
         if name in ("as", "ofType") and len(args) == 1:
-            return self.cast(target if target is not None else ("var", "$this"),
-                             _type_arg(args[0]), ctx)
+            return self.cast(
+                target if target is not None else ("var", "$this"), _type_arg(args[0]), ctx
+            )
         tgt = self.compile(target, ctx) if target is not None else _Piece(None, ctx, through=True)
         if name == "is" and len(args) == 1:
             return self.c_is(("is", target or ("var", "$this"), _type_arg(args[0])), ctx)
@@ -486,6 +584,7 @@ class _Compiler:
 
                 def where_ref(nodes: list[Node], root: Any) -> list[Node]:
                     return [n for n in nodes if _resolve(n, root, resources)[1] in accepted]
+
                 f: Fn = where_ref
             else:
                 cond = self.compile(crit, tgt.types)
@@ -495,20 +594,43 @@ class _Compiler:
         if name == "select" and len(args) == 1:
             proj = self.compile(args[0], tgt.types)
             pf = proj.fn or _identity
-            return _Piece(self.chain(tgt, lambda nodes, root: [
-                x for n in nodes for x in pf([n], root)]), proj.types, tgt.keys, False, tgt.root)
+            return _Piece(
+                self.chain(tgt, lambda nodes, root: [x for n in nodes for x in pf([n], root)]),
+                proj.types,
+                tgt.keys,
+                False,
+                tgt.root,
+            )
         if name == "extension" and len(args) == 1 and args[0][0] == "lit":
             url = args[0][1]
             ext = _make_step((("extension", "Extension"),))
             keys = frozenset({"extension"}) if tgt.through else tgt.keys
-            return _Piece(self.chain(tgt, lambda nodes, root: [
-                e for e in ext(nodes, root) if type(e[0]) is dict and e[0].get("url") == url]),
-                frozenset({"Extension"}), keys, False, tgt.root)
+            return _Piece(
+                self.chain(
+                    tgt,
+                    lambda nodes, root: [
+                        e for e in ext(nodes, root) if type(e[0]) is dict and e[0].get("url") == url
+                    ],
+                ),
+                frozenset({"Extension"}),
+                keys,
+                False,
+                tgt.root,
+            )
         if name == "resolve" and not args:
             resources = self.m.resources
-            return _Piece(self.chain(tgt, lambda nodes, root: [
-                r for r in (_resolve(n, root, resources) for n in nodes) if r[1] is not None]),
-                None, tgt.keys, False, tgt.root)
+            return _Piece(
+                self.chain(
+                    tgt,
+                    lambda nodes, root: [
+                        r for r in (_resolve(n, root, resources) for n in nodes) if r[1] is not None
+                    ],
+                ),
+                None,
+                tgt.keys,
+                False,
+                tgt.root,
+            )
         simple = _SIMPLE.get(name)
         if simple is None or args:
             raise FhirPathError(f"unsupported function {name}({len(args)} args)")
@@ -558,18 +680,25 @@ _LOGIC: dict[str, Callable[[bool | None, bool | None], bool | None]] = {
     "and": lambda a, b: False if a is False or b is False else (True if a and b else None),
     "or": lambda a, b: True if a or b else (False if a is False and b is False else None),
     "xor": lambda a, b: None if a is None or b is None else a != b,
-    "implies": lambda a, b: True if a is False or b is True else (
-        False if a is True and b is False else None),
+    "implies": lambda a, b: (
+        True if a is False or b is True else (False if a is True and b is False else None)
+    ),
 }
 _BOOL = frozenset({"boolean"})
 _SIMPLE: dict[str, tuple[Fn, frozenset[str], bool]] = {
     # name: (fn, result types, keeps subset semantics of the input)
     "exists": (lambda nodes, root: [(bool(nodes), "boolean")], _BOOL, False),
     "empty": (lambda nodes, root: [(not nodes, "boolean")], _BOOL, False),
-    "not": (lambda nodes, root: _bool_node(None if (t := _truth(nodes)) is None else not t),
-            _BOOL, False),
-    "hasValue": (lambda nodes, root: [(len(nodes) == 1 and type(nodes[0][0]) is not dict,
-                                       "boolean")], _BOOL, False),
+    "not": (
+        lambda nodes, root: _bool_node(None if (t := _truth(nodes)) is None else not t),
+        _BOOL,
+        False,
+    ),
+    "hasValue": (
+        lambda nodes, root: [(len(nodes) == 1 and type(nodes[0][0]) is not dict, "boolean")],
+        _BOOL,
+        False,
+    ),
     "count": (lambda nodes, root: [(len(nodes), "integer")], frozenset({"integer"}), False),
     "first": (lambda nodes, root: nodes[:1], frozenset(), True),
     "last": (lambda nodes, root: nodes[-1:], frozenset(), True),
@@ -577,8 +706,9 @@ _SIMPLE: dict[str, tuple[Fn, frozenset[str], bool]] = {
 }
 
 
-def compile_expression(text: str, model: TypeModel,
-                       context_types: frozenset[str] | None = None) -> CompiledExpression:
+def compile_expression(
+    text: str, model: TypeModel, context_types: frozenset[str] | None = None
+) -> CompiledExpression:
     """Compile ``text``; raise :class:`FhirPathError` when it is outside the subset.
     ``context_types`` are the static types of the input collection (None = dynamic)."""
     ast = _Parser(text).parse()
@@ -590,6 +720,7 @@ def compile_expression(text: str, model: TypeModel,
             flatten(a[3])
         else:
             alternatives.append(a)
+
     flatten(ast)
     comp = _Compiler(model)
     branches = []

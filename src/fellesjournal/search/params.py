@@ -19,10 +19,24 @@ PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
 _PREFIXED = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)(?=[-+]?\.?[0-9])")
 MAX_OFFSET = 10_000_000
 
-RESULT_PARAMS = frozenset({
-    "_sort", "_count", "_include", "_revinclude", "_summary", "_elements", "_total",
-    "_offset", "_format", "_pretty", "_contained", "_containedType", "_since", "_at",
-})
+RESULT_PARAMS = frozenset(
+    {
+        "_sort",
+        "_count",
+        "_include",
+        "_revinclude",
+        "_summary",
+        "_elements",
+        "_total",
+        "_offset",
+        "_format",
+        "_pretty",
+        "_contained",
+        "_containedType",
+        "_since",
+        "_at",
+    }
+)
 MODIFIERS: dict[str, frozenset[str]] = {
     "string": frozenset({"exact", "contains", "missing"}),
     "token": frozenset({"not", "missing", "text", "of-type"}),
@@ -130,8 +144,9 @@ def unescape(value: str) -> str:
     return "".join(out)
 
 
-def split_escaped(value: str, sep: str, maxsplit: int = -1, *, keep_escapes: bool = False
-                  ) -> list[str]:
+def split_escaped(
+    value: str, sep: str, maxsplit: int = -1, *, keep_escapes: bool = False
+) -> list[str]:
     """Split on unescaped ``sep`` (``|`` or ``$``) and unescape each part (unless
     ``keep_escapes``, for parts that are split again)."""
     if "\\" not in value:
@@ -166,8 +181,9 @@ def split_prefix(value: str) -> tuple[str, str]:
 class Parser:
     """Parses query items for one resource type (or all types, for system search)."""
 
-    def __init__(self, registry: Registry, *, default_count: int, max_count: int,
-                 strict: bool = False) -> None:
+    def __init__(
+        self, registry: Registry, *, default_count: int, max_count: int, strict: bool = False
+    ) -> None:
         self.registry = registry
         self.default_count = default_count
         self.max_count = max_count
@@ -191,8 +207,9 @@ class Parser:
                 req.types = tuple(t for t in split_values(raw) if t)
                 unknown = [t for t in req.types if t not in self.registry.resource_types]
                 if unknown:
-                    raise bad_request(f"_type names unknown resource types: {', '.join(unknown)}",
-                                      "_type")
+                    raise bad_request(
+                        f"_type names unknown resource types: {', '.join(unknown)}", "_type"
+                    )
             elif key == "_id":
                 ids = split_values(raw)
                 req.ids = ids if req.ids is None else tuple(i for i in req.ids if i in ids)
@@ -236,8 +253,9 @@ class Parser:
                 raise bad_request(f"'{name}' cannot refer to {mod}")
             return Criterion(param, None, split_values(raw), target_type=mod)
         if mod is not None and mod not in MODIFIERS.get(param.type, frozenset()):
-            raise bad_request(f"modifier ':{mod}' is not supported on {param.type} parameter "
-                              f"'{name}'")
+            raise bad_request(
+                f"modifier ':{mod}' is not supported on {param.type} parameter '{name}'"
+            )
         if mod == "missing" and raw not in ("true", "false"):
             raise bad_request(f"':missing' takes true or false, not '{raw}'")
         values = split_values(raw)

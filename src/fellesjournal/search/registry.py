@@ -38,24 +38,66 @@ __all__ = ["Registry", "SearchParam", "TypeModel", "Unsupported", "load_registry
 log = logging.getLogger(__name__)
 
 PRIMITIVE_PARENT = {
-    "code": "string", "id": "string", "markdown": "string", "url": "uri", "canonical": "uri",
-    "oid": "uri", "uuid": "uri", "positiveInt": "integer", "unsignedInt": "integer",
+    "code": "string",
+    "id": "string",
+    "markdown": "string",
+    "url": "uri",
+    "canonical": "uri",
+    "oid": "uri",
+    "uuid": "uri",
+    "positiveInt": "integer",
+    "unsignedInt": "integer",
 }
-PRIMITIVES = frozenset({
-    "base64Binary", "boolean", "canonical", "code", "date", "dateTime", "decimal", "id",
-    "instant", "integer", "markdown", "oid", "positiveInt", "string", "time", "unsignedInt",
-    "uri", "url", "uuid", "xhtml",
-})
+PRIMITIVES = frozenset(
+    {
+        "base64Binary",
+        "boolean",
+        "canonical",
+        "code",
+        "date",
+        "dateTime",
+        "decimal",
+        "id",
+        "instant",
+        "integer",
+        "markdown",
+        "oid",
+        "positiveInt",
+        "string",
+        "time",
+        "unsignedInt",
+        "uri",
+        "url",
+        "uuid",
+        "xhtml",
+    }
+)
 # Non-choice str elements are all typed "string" by the model, so "string" may stand for these.
-_STRINGISH = frozenset({"string", "code", "id", "markdown", "uri", "url", "canonical", "oid",
-                        "uuid", "base64Binary", "xhtml"})
+_STRINGISH = frozenset(
+    {
+        "string",
+        "code",
+        "id",
+        "markdown",
+        "uri",
+        "url",
+        "canonical",
+        "oid",
+        "uuid",
+        "base64Binary",
+        "xhtml",
+    }
+)
+
+
 class TypeModel:
     """FHIR R4 element types: ``types[T] = {"parent": P, "elements": {name: [[key, type, list]]}}``
     (own elements only) and the set of resource type names."""
 
     def __init__(self, types: Mapping[str, Mapping[str, Any]], resources: Iterable[str]):
         self._parent: dict[str, str | None] = {
-            n: (t.get("parent") or None) for n, t in types.items()}
+            n: (t.get("parent") or None) for n, t in types.items()
+        }
         self._own: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
             n: {el: tuple((e[0], e[1]) for e in entries) for el, entries in t["elements"].items()}
             for n, t in types.items()
@@ -105,15 +147,16 @@ class TypeModel:
         return self._subtypes[of]
 
 
-
-PARAM_TYPES = frozenset({"string", "token", "reference", "date", "number", "quantity", "uri",
-                         "composite", "special"})
+PARAM_TYPES = frozenset(
+    {"string", "token", "reference", "date", "number", "quantity", "uri", "composite", "special"}
+)
 
 
 @dataclass(frozen=True, slots=True)
 class SearchParam:
     """One SearchParameter definition. ``components`` are ``(component param code, relative
     expression)``; the trailing fields carry the definition's url and optional flags."""
+
     code: str
     type: str
     base: tuple[str, ...]
@@ -131,6 +174,7 @@ class SearchParam:
 class Unsupported:
     """An expression the FHIRPath subset cannot compile (``component`` = component index or
     None for the main expression)."""
+
     url: str
     code: str
     expression: str
@@ -144,16 +188,22 @@ class Registry:
     def __init__(self, data: dict[str, Any], patient_compartment: dict[str, Any] | None = None):
         self.types = TypeModel(data["types"], data["resources"])
         self.resource_types: frozenset[str] = frozenset(
-            r for r in data["resources"] if r not in ("Resource", "DomainResource"))
+            r for r in data["resources"] if r not in ("Resource", "DomainResource")
+        )
         self._by_base: dict[str, dict[str, SearchParam]] = {}
         self._params: list[SearchParam] = []
         for item in data["params"]:
             sp = SearchParam(
-                code=item["code"], type=item["type"], base=tuple(item["base"]),
-                expression=item.get("expression"), targets=tuple(item.get("target", ())),
-                components=tuple((c["definition"], c["expression"])
-                                 for c in item.get("component", ())),
-                url=item.get("url", ""), multiple_or=item.get("multipleOr"),
+                code=item["code"],
+                type=item["type"],
+                base=tuple(item["base"]),
+                expression=item.get("expression"),
+                targets=tuple(item.get("target", ())),
+                components=tuple(
+                    (c["definition"], c["expression"]) for c in item.get("component", ())
+                ),
+                url=item.get("url", ""),
+                multiple_or=item.get("multipleOr"),
                 multiple_and=item.get("multipleAnd"),
                 comparators=tuple(item.get("comparator", ())),
                 modifiers=tuple(item.get("modifier", ())),
@@ -172,9 +222,12 @@ class Registry:
         self._components: dict[tuple[str, int], CompiledExpression] = {}
         self.unsupported: tuple[Unsupported, ...] = self._compile_all()
         if self.unsupported:
-            log.warning("search: %d of %d expressions are outside the FHIRPath subset: %s",
-                        len(self.unsupported), self.expression_count,
-                        ", ".join(f"{u.url} ({u.reason})" for u in self.unsupported))
+            log.warning(
+                "search: %d of %d expressions are outside the FHIRPath subset: %s",
+                len(self.unsupported),
+                self.expression_count,
+                ", ".join(f"{u.url} ({u.reason})" for u in self.unsupported),
+            )
 
     # ------------------------------------------------------------------ definitions
     @property

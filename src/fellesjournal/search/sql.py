@@ -59,8 +59,10 @@ def criterion_clause(
         ref = T["reference"]
         if isinstance(crit.inner, HasCriterion):
             inner_ids = sa.select(R.c.res_id).where(
-                R.c.res_type == crit.source_type, R.c.deleted.is_(False),
-                criterion_clause(crit.source_type, crit.inner, R.c.res_id))
+                R.c.res_type == crit.source_type,
+                R.c.deleted.is_(False),
+                criterion_clause(crit.source_type, crit.inner, R.c.res_id),
+            )
         else:
             inner_ids = matching_ids(crit.source_type, [crit.inner])
         sub = sa.select(ref.c.target_id).where(
@@ -79,19 +81,23 @@ def criterion_clause(
         return id_col.not_in(ids) if crit.modifier == "not" else id_col.in_(ids)
     if crit.modifier == "missing":
         table = T["token" if p.type == "special" else p.type]
-        present = sa.select(table.c.res_id).where(table.c.res_type == res_type,
-                                                  table.c.param == p.code)
+        present = sa.select(table.c.res_id).where(
+            table.c.res_type == res_type, table.c.param == p.code
+        )
         return id_col.not_in(present) if crit.values[0] == "true" else id_col.in_(present)
     if p.type == "token" and crit.modifier == "not":
         table = T["token"]
         sub = sa.select(table.c.res_id).where(
-            table.c.res_type == res_type, table.c.param == p.code,
-            sa.or_(*[_token_value(table, v) for v in crit.values]))
+            table.c.res_type == res_type,
+            table.c.param == p.code,
+            sa.or_(*[_token_value(table, v) for v in crit.values]),
+        )
         return id_col.not_in(sub)
     kind, param_name, conds = _value_conditions(res_type, crit)
     table = T[kind]
     sub = sa.select(table.c.res_id).where(
-        table.c.res_type == res_type, table.c.param == param_name, sa.or_(*conds))
+        table.c.res_type == res_type, table.c.param == param_name, sa.or_(*conds)
+    )
     return id_col.in_(sub)
 
 
@@ -103,18 +109,28 @@ def _chain_subquery(res_type: str, crit: Criterion) -> sa.Select[Any]:
     for target in targets:
         if crit.chain.param.code not in _codes_for(crit.chain, target):
             continue
-        per_target.append(sa.and_(ref.c.target_type == target,
-                                  ref.c.target_id.in_(matching_ids(target, [crit.chain]))))
+        per_target.append(
+            sa.and_(
+                ref.c.target_type == target, ref.c.target_id.in_(matching_ids(target, [crit.chain]))
+            )
+        )
     if not per_target:
-        raise bad_request(f"chained parameter '{crit.chain.param.code}' does not apply to "
-                          f"{'/'.join(targets)}")
+        raise bad_request(
+            f"chained parameter '{crit.chain.param.code}' does not apply to {'/'.join(targets)}"
+        )
     return sa.select(ref.c.res_id).where(
-        ref.c.res_type == res_type, ref.c.param == crit.param.code, sa.or_(*per_target))
+        ref.c.res_type == res_type, ref.c.param == crit.param.code, sa.or_(*per_target)
+    )
 
 
 def _codes_for(crit: Criterion, target: str) -> set[str]:
-    return {crit.param.code} if target in crit.param.base or "Resource" in crit.param.base \
-        or "DomainResource" in crit.param.base else set()
+    return (
+        {crit.param.code}
+        if target in crit.param.base
+        or "Resource" in crit.param.base
+        or "DomainResource" in crit.param.base
+        else set()
+    )
 
 
 def _value_conditions(res_type: str, crit: Criterion) -> tuple[str, str, list[Clause]]:
@@ -137,17 +153,23 @@ def _value_conditions(res_type: str, crit: Criterion) -> tuple[str, str, list[Cl
     if kind == "token" or (kind == "special" and p.code == "_id"):
         t = T["token"]
         if mod == "text":
-            return "token", p.code, [
-                t.c.text.like(f"{_like_escape(normalize_string(unescape(v)))}%", escape="\\")
-                for v in crit.values]
+            return (
+                "token",
+                p.code,
+                [
+                    t.c.text.like(f"{_like_escape(normalize_string(unescape(v)))}%", escape="\\")
+                    for v in crit.values
+                ],
+            )
         if mod == "of-type":
             conds = []
             for v in crit.values:
                 parts = split_escaped(v, "|", 2)
                 if len(parts) != 3:
                     raise bad_request(f"':of-type' takes system|code|value, not '{v}'")
-                conds.append(sa.and_(t.c.system == (parts[0] or None),
-                                     t.c.code == f"{parts[1]}|{parts[2]}"))
+                conds.append(
+                    sa.and_(t.c.system == (parts[0] or None), t.c.code == f"{parts[1]}|{parts[2]}")
+                )
             return "token", f"{p.code}:of-type", conds
         return "token", p.code, [_token_value(t, v) for v in crit.values]
     if kind == "reference":
@@ -155,8 +177,11 @@ def _value_conditions(res_type: str, crit: Criterion) -> tuple[str, str, list[Cl
             t = T["token"]
             return "token", f"{p.code}:identifier", [_token_value(t, v) for v in crit.values]
         t = T["reference"]
-        return "reference", p.code, [
-            _reference_value(t, p.targets, crit.target_type, unescape(v)) for v in crit.values]
+        return (
+            "reference",
+            p.code,
+            [_reference_value(t, p.targets, crit.target_type, unescape(v)) for v in crit.values],
+        )
     if kind == "date":
         t = T["date"]
         return "date", p.code, [_date_value(t.c.low, t.c.high, v) for v in crit.values]
@@ -170,8 +195,7 @@ def _value_conditions(res_type: str, crit: Criterion) -> tuple[str, str, list[Cl
         t = T["uri"]
         uris = [unescape(v) for v in crit.values]
         if mod == "below":
-            return "uri", p.code, [t.c.value.like(f"{_like_escape(v)}%", escape="\\")
-                                   for v in uris]
+            return "uri", p.code, [t.c.value.like(f"{_like_escape(v)}%", escape="\\") for v in uris]
         if mod == "above":
             return "uri", p.code, [sa.literal(v).like(t.c.value + "%") for v in uris]
         return "uri", p.code, [t.c.value == v for v in uris]
@@ -185,13 +209,13 @@ def _token_value(t: sa.Table, v: str) -> Clause:
     return _pair(t.c.system, t.c.code, v)
 
 
-def _reference_value(t: sa.Table, targets: tuple[str, ...], type_mod: str | None,
-                     v: str) -> Clause:
+def _reference_value(t: sa.Table, targets: tuple[str, ...], type_mod: str | None, v: str) -> Clause:
     if v.startswith(("http://", "https://", "urn:")):
         parts = v.rstrip("/").split("/")
         if len(parts) >= 2 and parts[-2][:1].isupper():
-            return sa.or_(t.c.url == v, sa.and_(t.c.target_type == parts[-2],
-                                                 t.c.target_id == parts[-1]))
+            return sa.or_(
+                t.c.url == v, sa.and_(t.c.target_type == parts[-2], t.c.target_id == parts[-1])
+            )
         return t.c.url == v
     if "/" in v:
         rtype, _, rid = v.partition("/")
@@ -292,8 +316,10 @@ def _composite_value(t: sa.Table, raw: str) -> Clause:
         return sa.and_(c1, cond)
     if is_date:
         return sa.and_(c1, _date_value(t.c.c2_low, t.c.c2_high, second))
-    return sa.and_(c1, sa.or_(_pair(t.c.c2_system, t.c.c2_code, second),
-                              t.c.c2_code == normalize_string(second)))
+    return sa.and_(
+        c1,
+        sa.or_(_pair(t.c.c2_system, t.c.c2_code, second), t.c.c2_code == normalize_string(second)),
+    )
 
 
 def _pair(system_col: Any, code_col: Any, v: str) -> Clause:
@@ -323,11 +349,18 @@ def sort_columns(res_type: str, req: SearchRequest, registry: Any) -> list[Any]:
             if table is None:
                 raise bad_request(f"cannot sort by '{name}'", "_sort")
             col = {"date": "low", "token": "code", "reference": "target_id"}.get(
-                param.type, "value")
+                param.type, "value"
+            )
             agg = sa.func.max if desc else sa.func.min
-            expr = (sa.select(agg(table.c[col])).where(
-                table.c.res_type == res_type, table.c.res_id == R.c.res_id,
-                table.c.param == name).scalar_subquery())
+            expr = (
+                sa.select(agg(table.c[col]))
+                .where(
+                    table.c.res_type == res_type,
+                    table.c.res_id == R.c.res_id,
+                    table.c.param == name,
+                )
+                .scalar_subquery()
+            )
         out.append(expr.desc() if desc else expr.asc())
     out.append(R.c.res_id.asc())
     return out

@@ -74,15 +74,23 @@ def parse_entries(bundle: dict[str, Any]) -> list[Entry]:
             raise bad_request(f"{where}.request needs a method and a url", f"{where}.request")
         method = str(req["method"]).upper()
         if method not in _ORDER:
-            raise bad_request(f"{where}.request.method '{method}' is not supported",
-                              f"{where}.request.method")
+            raise bad_request(
+                f"{where}.request.method '{method}' is not supported", f"{where}.request.method"
+            )
         url = str(req["url"]).lstrip("/")
         path, _, query = url.partition("?")
         parts = [unquote(p) for p in path.split("/") if p]
         if not parts:
             raise bad_request(f"{where}.request.url is empty", f"{where}.request.url")
-        entry = Entry(i, method, url, parts[0], full_url=raw.get("fullUrl"),
-                      query=query or None, resource=raw.get("resource"))
+        entry = Entry(
+            i,
+            method,
+            url,
+            parts[0],
+            full_url=raw.get("fullUrl"),
+            query=query or None,
+            resource=raw.get("resource"),
+        )
         if len(parts) >= 2:
             entry.res_id = parts[1]
         if method in ("POST", "PUT", "PATCH") and not isinstance(entry.resource, dict):
@@ -91,16 +99,21 @@ def parse_entries(bundle: dict[str, Any]) -> list[Entry]:
         if req.get("ifMatch"):
             raw_match = str(req["ifMatch"]).removeprefix("W/").strip('"')
             if not raw_match.isdigit():
-                raise bad_request(f"{where}.request.ifMatch is not an ETag",
-                                  f"{where}.request.ifMatch")
+                raise bad_request(
+                    f"{where}.request.ifMatch is not an ETag", f"{where}.request.ifMatch"
+                )
             entry.if_match = int(raw_match)
         out.append(entry)
     return out
 
 
-def process_transaction(repo: GuardedRepository, entries: list[Entry],
-                        tx: SqlTransaction | None = None, *, prevalidated: bool = False
-                        ) -> list[EntryResult]:
+def process_transaction(
+    repo: GuardedRepository,
+    entries: list[Entry],
+    tx: SqlTransaction | None = None,
+    *,
+    prevalidated: bool = False,
+) -> list[EntryResult]:
     """Apply every write entry atomically; GET entries come back unanswered (``get``).
 
     With ``tx`` the bundle runs inside a savepoint of that transaction (bulk import
@@ -119,8 +132,10 @@ def process_transaction(repo: GuardedRepository, entries: list[Entry],
                 results[e.index] = EntryResult(e.index, "", get=e)
                 continue
             if e.method == "PATCH":
-                raise bad_request(f"Bundle.entry[{e.index}]: PATCH in a transaction is not "
-                                  "supported; send PUT", f"Bundle.entry[{e.index}].request")
+                raise bad_request(
+                    f"Bundle.entry[{e.index}]: PATCH in a transaction is not supported; send PUT",
+                    f"Bundle.entry[{e.index}].request",
+                )
             op = _plan(repo, tx, e, res)
             if op is None:
                 continue
@@ -146,21 +161,24 @@ def process_transaction(repo: GuardedRepository, entries: list[Entry],
                 status = "204 No Content"
             else:
                 status = "201 Created" if result.created else "200 OK"
-            results[e.index] = EntryResult(e.index, status, result.stored,
-                                           location=e.method != "DELETE")
+            results[e.index] = EntryResult(
+                e.index, status, result.stored, location=e.method != "DELETE"
+            )
     return [results[e.index] for e in entries if e.index in results]
 
 
-def _plan(repo: GuardedRepository, tx: SqlTransaction, e: Entry, res: _Resolution
-          ) -> WriteOp | None:
+def _plan(
+    repo: GuardedRepository, tx: SqlTransaction, e: Entry, res: _Resolution
+) -> WriteOp | None:
     where = f"Bundle.entry[{e.index}]"
     if e.method == "DELETE":
         if e.res_id:
             return WriteOp("DELETE", e.res_type, e.res_id)
         ids = repo.find(tx, e.res_type, e.query or "")
         if len(ids) > 1:
-            raise error(412, "multiple-matches", f"{where}: conditional delete matched "
-                        f"{len(ids)} resources")
+            raise error(
+                412, "multiple-matches", f"{where}: conditional delete matched {len(ids)} resources"
+            )
         return WriteOp("DELETE", e.res_type, ids[0]) if ids else None
     if e.method == "POST":
         res_id = new_id()
@@ -175,19 +193,24 @@ def _plan(repo: GuardedRepository, tx: SqlTransaction, e: Entry, res: _Resolutio
         return WriteOp("PUT", e.res_type, e.res_id, e.resource, expected_version=e.if_match)
     ids = repo.find(tx, e.res_type, e.query or "")
     if len(ids) > 1:
-        raise error(412, "multiple-matches", f"{where}: conditional update matched "
-                    f"{len(ids)} resources")
+        raise error(
+            412, "multiple-matches", f"{where}: conditional update matched {len(ids)} resources"
+        )
     res_id = ids[0] if ids else (e.resource or {}).get("id") or new_id()
     if e.resource is not None:
         if e.resource.get("id") not in (None, res_id):
-            raise bad_request(f"{where}: id '{e.resource.get('id')}' does not match the "
-                              f"resource found ({res_id})", f"{where}.resource.id")
+            raise bad_request(
+                f"{where}: id '{e.resource.get('id')}' does not match the "
+                f"resource found ({res_id})",
+                f"{where}.resource.id",
+            )
         e.resource["id"] = res_id
     return WriteOp("PUT", e.res_type, res_id, e.resource, expected_version=e.if_match)
 
 
-def _conditional(repo: GuardedRepository, tx: SqlTransaction, ref: str, res: _Resolution,
-                 where: str) -> str | None:
+def _conditional(
+    repo: GuardedRepository, tx: SqlTransaction, ref: str, res: _Resolution, where: str
+) -> str | None:
     """Resolve ``Type?query`` to one id (cached per bundle); None when nothing matches."""
     if ref in res.conditional:
         return res.conditional[ref].split("/", 1)[1]
@@ -206,8 +229,9 @@ def _conditional(repo: GuardedRepository, tx: SqlTransaction, ref: str, res: _Re
 _REFERENCE = re.compile(rb'"reference"\s*:\s*"([^"\\]*)"')
 
 
-def _rewrite_references(repo: GuardedRepository, tx: SqlTransaction,
-                        ops: list[tuple[Entry, WriteOp]], res: _Resolution) -> None:
+def _rewrite_references(
+    repo: GuardedRepository, tx: SqlTransaction, ops: list[tuple[Entry, WriteOp]], res: _Resolution
+) -> None:
     """Replace fullUrl and conditional references in every resource of the bundle.
 
     Works on the serialised JSON of all resources at once (one regular-expression pass
@@ -237,16 +261,26 @@ def _rewrite_references(repo: GuardedRepository, tx: SqlTransaction,
         op.resource = resource
 
 
-def _checked(repo: GuardedRepository, e: Entry, op: WriteOp, *, validate: bool
-             ) -> dict[str, Any]:
+def _checked(repo: GuardedRepository, e: Entry, op: WriteOp, *, validate: bool) -> dict[str, Any]:
     try:
-        return check_body(op.resource, e.res_type, op.res_id if e.method == "PUT" else None,
-                          allow_test_identities=repo.settings.allow_test_identities,
-                          validate=validate)
+        return check_body(
+            op.resource,
+            e.res_type,
+            op.res_id if e.method == "PUT" else None,
+            allow_test_identities=repo.settings.allow_test_identities,
+            validate=validate,
+        )
     except FhirError as exc:
         prefix = f"Bundle.entry[{e.index}].resource"
-        exc.issues = [Issue(i.severity, i.code, f"Bundle.entry[{e.index}]: {i.diagnostics}",
-                            f"{prefix}.{i.expression.split('.', 1)[1]}"
-                            if i.expression and "." in i.expression else prefix)
-                      for i in exc.issues]
+        exc.issues = [
+            Issue(
+                i.severity,
+                i.code,
+                f"Bundle.entry[{e.index}]: {i.diagnostics}",
+                f"{prefix}.{i.expression.split('.', 1)[1]}"
+                if i.expression and "." in i.expression
+                else prefix,
+            )
+            for i in exc.issues
+        ]
         raise

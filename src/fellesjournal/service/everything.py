@@ -26,8 +26,17 @@ R = schema.resources
 REF = schema.idx_reference
 D = schema.idx_date
 
-_CLINICAL_DATE_PARAMS = ("date", "onset-date", "authored", "period", "recorded-date",
-                         "effective", "issued", "created", "occurrence")
+_CLINICAL_DATE_PARAMS = (
+    "date",
+    "onset-date",
+    "authored",
+    "period",
+    "recorded-date",
+    "effective",
+    "issued",
+    "created",
+    "occurrence",
+)
 
 
 @dataclass
@@ -60,26 +69,46 @@ def everything(
             window.append(D.c.low < high)
         dated = sa.select(D.c.res_id).where(D.c.res_type == R.c.res_type, *window)
         has_date = sa.select(D.c.res_id).where(
-            D.c.res_type == R.c.res_type, D.c.res_id == R.c.res_id,
-            D.c.param.in_(_CLINICAL_DATE_PARAMS))
-        conds.append(sa.or_(R.c.res_type == "Patient", ~sa.exists(has_date),
-                            R.c.res_id.in_(dated.where(D.c.res_id == R.c.res_id))))
+            D.c.res_type == R.c.res_type,
+            D.c.res_id == R.c.res_id,
+            D.c.param.in_(_CLINICAL_DATE_PARAMS),
+        )
+        conds.append(
+            sa.or_(
+                R.c.res_type == "Patient",
+                ~sa.exists(has_date),
+                R.c.res_id.in_(dated.where(D.c.res_id == R.c.res_id)),
+            )
+        )
     cols = (R.c.res_type, R.c.res_id, R.c.version, R.c.last_updated, R.c.content)
     compartment = sa.select(*cols).where(*conds)
     in_comp = sa.select(R.c.res_type, R.c.res_id).where(*conds).subquery()
-    referenced_keys = (sa.select(REF.c.target_type, REF.c.target_id).distinct()
-                       .join(in_comp, sa.and_(REF.c.res_type == in_comp.c.res_type,
-                                              REF.c.res_id == in_comp.c.res_id))
-                       .where(REF.c.target_type.is_not(None), REF.c.target_id.is_not(None))
-                       .subquery())
-    referenced = (sa.select(*cols)
-                  .join(referenced_keys, sa.and_(R.c.res_type == referenced_keys.c.target_type,
-                                                 R.c.res_id == referenced_keys.c.target_id))
-                  .where(R.c.deleted.is_(False),
-                         sa.or_(R.c.patient_id.is_(None), R.c.patient_id != patient_id)))
+    referenced_keys = (
+        sa.select(REF.c.target_type, REF.c.target_id)
+        .distinct()
+        .join(
+            in_comp, sa.and_(REF.c.res_type == in_comp.c.res_type, REF.c.res_id == in_comp.c.res_id)
+        )
+        .where(REF.c.target_type.is_not(None), REF.c.target_id.is_not(None))
+        .subquery()
+    )
+    referenced = (
+        sa.select(*cols)
+        .join(
+            referenced_keys,
+            sa.and_(
+                R.c.res_type == referenced_keys.c.target_type,
+                R.c.res_id == referenced_keys.c.target_id,
+            ),
+        )
+        .where(
+            R.c.deleted.is_(False), sa.or_(R.c.patient_id.is_(None), R.c.patient_id != patient_id)
+        )
+    )
     union = sa.union_all(compartment, referenced).subquery()
     ordered = sa.select(union).order_by(
-        sa.case((union.c.res_type == "Patient", 0), else_=1), union.c.res_type, union.c.res_id)
+        sa.case((union.c.res_type == "Patient", 0), else_=1), union.c.res_type, union.c.res_id
+    )
     if count is not None:
         ordered = ordered.limit(count + 1).offset(offset)
     rows = tx.execute(ordered).all()

@@ -48,10 +48,22 @@ def history(
         conds.append(H.c.last_updated >= since_i)
     if at_i:
         conds.append(H.c.last_updated <= at_i)
-    total = int(tx.execute(sa.select(sa.func.count()).select_from(H).where(*conds))
-                .scalar_one())
-    stmt = (sa.select(H.c.res_type, H.c.res_id, H.c.version, H.c.last_updated, H.c.deleted,
-                      H.c.content, H.c.method, H.c.seq)
-            .where(*conds).order_by(H.c.seq.desc()).limit(count).offset(offset))
+    total = int(tx.execute(sa.select(sa.func.count()).select_from(H).where(*conds)).scalar_one())
+    stmt = (
+        sa.select(
+            H.c.res_type,
+            H.c.res_id,
+            H.c.version,
+            H.c.last_updated,
+            H.c.deleted,
+            H.c.content,
+            H.c.method,
+            H.c.seq,
+        )
+        .where(*conds)
+        .order_by(H.c.seq.desc())
+        .limit(count)
+        .offset(offset)
+    )
     entries = [StoredResource(*row) for row in tx.execute(stmt)]
     return HistoryPage(entries, total, offset + len(entries) < total)

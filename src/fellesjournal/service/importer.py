@@ -54,8 +54,7 @@ def discover(paths: list[Path]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file()
-                              and f.name.endswith(SUFFIXES)))
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.name.endswith(SUFFIXES)))
         else:
             out.append(p)
     return out
@@ -94,19 +93,28 @@ def prepare(path: Path, allow_test_identities: bool) -> Prepared:
         doc = jsonio.loads(data)
     except jsonio.JSONDecodeError:
         return Prepared(path, data, False)
-    if not (isinstance(doc, dict) and doc.get("resourceType") == "Bundle"
-            and isinstance(doc.get("entry"), list)):
+    if not (
+        isinstance(doc, dict)
+        and doc.get("resourceType") == "Bundle"
+        and isinstance(doc.get("entry"), list)
+    ):
         return Prepared(path, data, False)
     for entry in doc["entry"]:
         res = entry.get("resource") if isinstance(entry, dict) else None
-        if res is not None and (not isinstance(res, dict) or content_issues(
-                res, allow_test_identities=allow_test_identities)):
+        if res is not None and (
+            not isinstance(res, dict)
+            or content_issues(res, allow_test_identities=allow_test_identities)
+        ):
             return Prepared(path, data, False)
     return Prepared(path, data, True)
 
 
-def import_file(repo: GuardedRepository, path: Path, tx: SqlTransaction | None = None,
-                prepared: Prepared | None = None) -> FileResult:
+def import_file(
+    repo: GuardedRepository,
+    path: Path,
+    tx: SqlTransaction | None = None,
+    prepared: Prepared | None = None,
+) -> FileResult:
     """Load one file atomically; never raises for bad content (the result says why).
 
     With ``tx`` the file loads in a savepoint of that transaction, so that one commit can
@@ -122,8 +130,9 @@ def import_file(repo: GuardedRepository, path: Path, tx: SqlTransaction | None =
         if path.name.endswith((".ndjson", ".ndjson.bz2")):
             result.resources = _ndjson(repo, data, tx)
         else:
-            result.resources = _document(repo, jsonio.loads(data), tx,
-                                         prevalidated=bool(prepared and prepared.valid))
+            result.resources = _document(
+                repo, jsonio.loads(data), tx, prevalidated=bool(prepared and prepared.valid)
+            )
     except FhirError as exc:
         result.error = str(exc)
     except jsonio.JSONDecodeError as exc:
@@ -133,8 +142,9 @@ def import_file(repo: GuardedRepository, path: Path, tx: SqlTransaction | None =
     return result
 
 
-def _document(repo: GuardedRepository, doc: Any, tx: SqlTransaction | None, *,
-              prevalidated: bool = False) -> int:
+def _document(
+    repo: GuardedRepository, doc: Any, tx: SqlTransaction | None, *, prevalidated: bool = False
+) -> int:
     if not isinstance(doc, dict) or "resourceType" not in doc:
         raise _bad("not a FHIR resource")
     if doc["resourceType"] == "Bundle" and doc.get("type") in ("transaction", "batch"):
@@ -165,12 +175,12 @@ def _ndjson(repo: GuardedRepository, data: bytes, tx: SqlTransaction | None) -> 
         ensure_type(res_type)
         res_id = res.get("id")
         try:
-            resource = check_body(res, res_type, res_id,
-                                  allow_test_identities=repo.settings.allow_test_identities)
+            resource = check_body(
+                res, res_type, res_id, allow_test_identities=repo.settings.allow_test_identities
+            )
         except FhirError as exc:
             raise _bad(f"line {n}: {exc}") from None
-        ops.append(WriteOp("PUT" if res_id else "POST", res_type, res_id or new_id(),
-                           resource))
+        ops.append(WriteOp("PUT" if res_id else "POST", res_type, res_id or new_id(), resource))
     with repo.savepoint(tx) as t:
         repo.apply_many(t, ops)
     return len(ops)
@@ -180,9 +190,12 @@ def _bad(message: str) -> FhirError:
     return bad_request(message)
 
 
-def run_import(repo: GuardedRepository, paths: list[Path],
-               progress: Callable[[FileResult], None] | None = None,
-               commit_every: int = COMMIT_EVERY) -> ImportSummary:
+def run_import(
+    repo: GuardedRepository,
+    paths: list[Path],
+    progress: Callable[[FileResult], None] | None = None,
+    commit_every: int = COMMIT_EVERY,
+) -> ImportSummary:
     """Import every file under ``paths``, committing about every ``commit_every`` resources.
 
     The summary is the acknowledgement: everything it counts has been committed.
@@ -193,7 +206,8 @@ def run_import(repo: GuardedRepository, paths: list[Path],
     allow_test = repo.settings.allow_test_identities
     with ProcessPoolExecutor(max_workers=1) as pool:
         ahead: deque[Future[Prepared]] = deque(
-            pool.submit(prepare, f, allow_test) for f in files[:PREFETCH])
+            pool.submit(prepare, f, allow_test) for f in files[:PREFETCH]
+        )
         i = 0
         while i < len(files):
             pending = 0

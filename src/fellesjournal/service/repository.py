@@ -33,8 +33,12 @@ class GuardedRepository:
         self.store = store
         self.settings = settings
         self.ctx = ctx
-        self.parser = Parser(store.registry, default_count=settings.default_page_size,
-                             max_count=settings.max_page_size, strict=ctx.strict)
+        self.parser = Parser(
+            store.registry,
+            default_count=settings.default_page_size,
+            max_count=settings.max_page_size,
+            strict=ctx.strict,
+        )
 
     # -- guard ----------------------------------------------------------------------------
 
@@ -69,18 +73,19 @@ class GuardedRepository:
 
     # -- reads ----------------------------------------------------------------------------
 
-    def read(self, res_type: str, res_id: str, tx: SqlTransaction | None = None
-             ) -> StoredResource:
+    def read(self, res_type: str, res_id: str, tx: SqlTransaction | None = None) -> StoredResource:
         """The current version; 404 if unknown, 410 if deleted."""
         ensure_type(res_type)
         self.guard("read", res_type)
-        stored = (self.store.read_current(res_type, res_id) if tx is None
-                  else tx.read(res_type, res_id))
+        stored = (
+            self.store.read_current(res_type, res_id) if tx is None else tx.read(res_type, res_id)
+        )
         if stored is None:
             raise not_found(f"{res_type}/{res_id} not found")
         if stored.deleted:
-            raise FhirError(410, gone(f"{res_type}/{res_id} was deleted").issues,
-                            {"ETag": stored.etag})
+            raise FhirError(
+                410, gone(f"{res_type}/{res_id} was deleted").issues, {"ETag": stored.etag}
+            )
         return stored
 
     def vread(self, res_type: str, res_id: str, version: str) -> StoredResource:
@@ -93,12 +98,16 @@ class GuardedRepository:
         if stored is None:
             raise not_found(f"{res_type}/{res_id} has no version {version}")
         if stored.deleted:
-            raise FhirError(410, gone(f"{res_type}/{res_id} version {version} is a deletion"
-                                      ).issues, {"ETag": stored.etag})
+            raise FhirError(
+                410,
+                gone(f"{res_type}/{res_id} version {version} is a deletion").issues,
+                {"ETag": stored.etag},
+            )
         return stored
 
-    def search(self, res_type: str | None, items: list[tuple[str, str]],
-               tx: SqlTransaction | None = None) -> SearchResult:
+    def search(
+        self, res_type: str | None, items: list[tuple[str, str]], tx: SqlTransaction | None = None
+    ) -> SearchResult:
         if res_type is not None:
             ensure_type(res_type)
         self.guard("search", res_type)
@@ -120,70 +129,93 @@ class GuardedRepository:
             raise bad_request(f"empty search criteria for {res_type}")
         req = self.parser.parse(res_type, items)
         if req.ignored:
-            raise bad_request(f"unknown search parameter(s) in condition: "
-                              f"{', '.join(req.ignored)}")
+            raise bad_request(f"unknown search parameter(s) in condition: {', '.join(req.ignored)}")
         req.count = 2
         req.total = "none"
         return Searcher(tx, self.store.registry).ids(req)
 
     # -- writes ---------------------------------------------------------------------------
 
-    def create(self, res_type: str, body: Any, *, if_none_exist: str | None = None,
-               tx: SqlTransaction | None = None) -> WriteResult:
+    def create(
+        self,
+        res_type: str,
+        body: Any,
+        *,
+        if_none_exist: str | None = None,
+        tx: SqlTransaction | None = None,
+    ) -> WriteResult:
         """Create with a server-assigned id; with ``If-None-Exist``, return the match instead.
 
         Two matches for the condition answer 412.
         """
         ensure_type(res_type)
         self.guard("create", res_type)
-        resource = check_body(body, res_type, None,
-                              allow_test_identities=self.settings.allow_test_identities)
+        resource = check_body(
+            body, res_type, None, allow_test_identities=self.settings.allow_test_identities
+        )
         resource.pop("id", None)
         with self._tx(tx) as t:
             if if_none_exist:
                 t.lock_key(f"{res_type}?{if_none_exist}")
                 ids = self.find(t, res_type, if_none_exist)
                 if len(ids) > 1:
-                    raise error(412, "multiple-matches",
-                                f"If-None-Exist matched {len(ids)} {res_type} resources")
+                    raise error(
+                        412,
+                        "multiple-matches",
+                        f"If-None-Exist matched {len(ids)} {res_type} resources",
+                    )
                 if ids:
                     existing = t.read(res_type, ids[0])
                     assert existing is not None
                     return WriteResult(existing, created=False, noop=True)
             return t.apply(WriteOp("POST", res_type, new_id(), resource))
 
-    def update(self, res_type: str, res_id: str, body: Any, *, if_match: int | None = None,
-               tx: SqlTransaction | None = None) -> WriteResult:
+    def update(
+        self,
+        res_type: str,
+        res_id: str,
+        body: Any,
+        *,
+        if_match: int | None = None,
+        tx: SqlTransaction | None = None,
+    ) -> WriteResult:
         """Update, or create with the client's id when it does not exist (update-as-create)."""
         ensure_type(res_type)
         ensure_id(res_id)
         self.guard("update", res_type)
-        resource = check_body(body, res_type, res_id,
-                              allow_test_identities=self.settings.allow_test_identities)
+        resource = check_body(
+            body, res_type, res_id, allow_test_identities=self.settings.allow_test_identities
+        )
         with self._tx(tx) as t:
             return t.apply(WriteOp("PUT", res_type, res_id, resource, expected_version=if_match))
 
-    def conditional_update(self, res_type: str, query: str, body: Any,
-                           tx: SqlTransaction | None = None) -> WriteResult:
+    def conditional_update(
+        self, res_type: str, query: str, body: Any, tx: SqlTransaction | None = None
+    ) -> WriteResult:
         ensure_type(res_type)
         self.guard("update", res_type)
         with self._tx(tx) as t:
             t.lock_key(f"{res_type}?{query}")
             ids = self.find(t, res_type, query)
             if len(ids) > 1:
-                raise error(412, "multiple-matches",
-                            f"conditional update matched {len(ids)} {res_type} resources")
+                raise error(
+                    412,
+                    "multiple-matches",
+                    f"conditional update matched {len(ids)} {res_type} resources",
+                )
             if isinstance(body, dict) and ids and body.get("id") not in (None, ids[0]):
-                raise bad_request(f"id '{body.get('id')}' does not match the resource found "
-                                  f"({ids[0]})", "id")
+                raise bad_request(
+                    f"id '{body.get('id')}' does not match the resource found ({ids[0]})", "id"
+                )
             res_id = ids[0] if ids else (body.get("id") if isinstance(body, dict) else None)
             res_id = res_id or new_id()
             if isinstance(body, dict):
                 body.setdefault("id", res_id)
             return self.update(res_type, res_id, body, tx=t)
 
-    def patch(self, res_type: str, res_id: str, patch: Any, *, if_match: int | None = None
-              ) -> WriteResult:
+    def patch(
+        self, res_type: str, res_id: str, patch: Any, *, if_match: int | None = None
+    ) -> WriteResult:
         """Apply a JSON Patch (RFC 6902) to the current version; the result is validated."""
         ensure_type(res_type)
         self.guard("patch", res_type)
@@ -192,24 +224,34 @@ class GuardedRepository:
         with self.writing() as t:
             current = self.read(res_type, res_id, tx=t)
             if if_match is not None and if_match != current.version:
-                raise error(412, "conflict", f"{res_type}/{res_id} is at version "
-                            f"{current.version}, If-Match asked for {if_match}")
+                raise error(
+                    412,
+                    "conflict",
+                    f"{res_type}/{res_id} is at version "
+                    f"{current.version}, If-Match asked for {if_match}",
+                )
             assert current.content is not None
             doc = jsonio.loads(current.content)
             try:
                 patched = jsonpatch.apply_patch(doc, patch)
             except jsonpatch.JsonPatchTestFailed as exc:
                 raise error(422, "processing", f"patch test failed: {exc}") from None
-            except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError,
-                    KeyError, ValueError) as exc:
+            except (
+                jsonpatch.JsonPatchException,
+                jsonpatch.JsonPointerException,
+                TypeError,
+                KeyError,
+                ValueError,
+            ) as exc:
                 raise error(422, "processing", f"patch could not be applied: {exc}") from None
-            resource = check_body(patched, res_type, res_id,
-                                  allow_test_identities=self.settings.allow_test_identities)
-            return t.apply(WriteOp("PATCH", res_type, res_id, resource,
-                                   expected_version=current.version))
+            resource = check_body(
+                patched, res_type, res_id, allow_test_identities=self.settings.allow_test_identities
+            )
+            return t.apply(
+                WriteOp("PATCH", res_type, res_id, resource, expected_version=current.version)
+            )
 
-    def delete(self, res_type: str, res_id: str, tx: SqlTransaction | None = None
-               ) -> WriteResult:
+    def delete(self, res_type: str, res_id: str, tx: SqlTransaction | None = None) -> WriteResult:
         """Logical delete (a new, deleted version); deleting a deleted resource is a no-op."""
         ensure_type(res_type)
         self.guard("delete", res_type)
@@ -223,15 +265,22 @@ class GuardedRepository:
         with self.writing() as t:
             ids = self.find(t, res_type, query)
             if len(ids) > 1:
-                raise error(412, "multiple-matches",
-                            f"conditional delete matched {len(ids)} {res_type} resources")
+                raise error(
+                    412,
+                    "multiple-matches",
+                    f"conditional delete matched {len(ids)} {res_type} resources",
+                )
             return [t.apply(WriteOp("DELETE", res_type, i)) for i in ids]
 
     def apply_many(self, tx: SqlTransaction, ops: list[WriteOp]) -> list[WriteResult]:
         """Bulk writes for bundles; each op's type was guarded by the caller."""
         for op in ops:
-            self.guard({"POST": "create", "PUT": "update", "PATCH": "patch",
-                        "DELETE": "delete"}[op.method], op.res_type)
+            self.guard(
+                {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}[
+                    op.method
+                ],
+                op.res_type,
+            )
         return tx.apply_many(ops)
 
     @contextmanager

@@ -37,8 +37,7 @@ class SearchResult:
 class Searcher:
     """Executes one :class:`SearchRequest` on an open transaction."""
 
-    def __init__(self, tx: SqlTransaction, registry: Registry,
-                 restrict: Any | None = None) -> None:
+    def __init__(self, tx: SqlTransaction, registry: Registry, restrict: Any | None = None) -> None:
         self.tx = tx
         self.registry = registry
         self.restrict = restrict
@@ -58,15 +57,24 @@ class Searcher:
             result.total = self._count(base)
             return result
         if req.count > 0:
-            order = (sort_columns(req.res_type, req, self.registry) if req.res_type
-                     else [R.c.res_type, R.c.res_id])
-            stmt = (base.with_only_columns(R.c.res_type, R.c.res_id, R.c.version,
-                                           R.c.last_updated, R.c.content)
-                    .order_by(*order).limit(req.count + 1).offset(req.offset))
+            order = (
+                sort_columns(req.res_type, req, self.registry)
+                if req.res_type
+                else [R.c.res_type, R.c.res_id]
+            )
+            stmt = (
+                base.with_only_columns(
+                    R.c.res_type, R.c.res_id, R.c.version, R.c.last_updated, R.c.content
+                )
+                .order_by(*order)
+                .limit(req.count + 1)
+                .offset(req.offset)
+            )
             rows = self.tx.execute(stmt).all()
             result.has_more = len(rows) > req.count
-            result.matches = [StoredResource(r[0], r[1], r[2], r[3], False, r[4])
-                              for r in rows[: req.count]]
+            result.matches = [
+                StoredResource(r[0], r[1], r[2], r[3], False, r[4]) for r in rows[: req.count]
+            ]
         if req.total != "none":
             if req.offset == 0 and not result.has_more and req.count > 0:
                 result.total = len(result.matches)
@@ -77,13 +85,13 @@ class Searcher:
         return result
 
     def _count(self, base: sa.Select[Any]) -> int:
-        return int(self.tx.execute(sa.select(sa.func.count()).select_from(base.subquery()))
-                   .scalar_one())
+        return int(
+            self.tx.execute(sa.select(sa.func.count()).select_from(base.subquery())).scalar_one()
+        )
 
     # -- _include / _revinclude -----------------------------------------------------------
 
-    def _includes(self, req: SearchRequest, matches: list[StoredResource]
-                  ) -> list[StoredResource]:
+    def _includes(self, req: SearchRequest, matches: list[StoredResource]) -> list[StoredResource]:
         seen = {(m.res_type, m.res_id) for m in matches}
         frontier = [(m.res_type, m.res_id) for m in matches]
         included: list[StoredResource] = []
@@ -119,7 +127,8 @@ class Searcher:
         out: set[tuple[str, str]] = set()
         for chunk in _chunks(frontier):
             stmt = sa.select(REF.c.target_type, REF.c.target_id).where(
-                *conds, sa.tuple_(REF.c.res_type, REF.c.res_id).in_(chunk))
+                *conds, sa.tuple_(REF.c.res_type, REF.c.res_id).in_(chunk)
+            )
             out.update((t, i) for t, i in self.tx.execute(stmt))
         return out
 
@@ -132,7 +141,8 @@ class Searcher:
         out: set[tuple[str, str]] = set()
         for chunk in _chunks(frontier):
             stmt = sa.select(REF.c.res_type, REF.c.res_id).where(
-                *conds, sa.tuple_(REF.c.target_type, REF.c.target_id).in_(chunk))
+                *conds, sa.tuple_(REF.c.target_type, REF.c.target_id).in_(chunk)
+            )
             out.update((t, i) for t, i in self.tx.execute(stmt))
         return out
 
@@ -142,10 +152,12 @@ class Searcher:
             conds = [R.c.deleted.is_(False), sa.tuple_(R.c.res_type, R.c.res_id).in_(chunk)]
             if self.restrict is not None:
                 conds.append(self.restrict)
-            stmt = sa.select(R.c.res_type, R.c.res_id, R.c.version, R.c.last_updated,
-                             R.c.content).where(*conds)
-            out.extend(StoredResource(r[0], r[1], r[2], r[3], False, r[4])
-                       for r in self.tx.execute(stmt))
+            stmt = sa.select(
+                R.c.res_type, R.c.res_id, R.c.version, R.c.last_updated, R.c.content
+            ).where(*conds)
+            out.extend(
+                StoredResource(r[0], r[1], r[2], r[3], False, r[4]) for r in self.tx.execute(stmt)
+            )
         return out
 
 

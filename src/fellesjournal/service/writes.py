@@ -31,7 +31,11 @@ def ensure_id(res_id: str) -> None:
 
 
 def check_body(
-    body: Any, res_type: str, res_id: str | None, *, allow_test_identities: bool,
+    body: Any,
+    res_type: str,
+    res_id: str | None,
+    *,
+    allow_test_identities: bool,
     validate: bool = True,
 ) -> dict[str, Any]:
     """Validate a resource body for a write to ``res_type`` (and ``res_id`` for updates).
@@ -45,15 +49,17 @@ def check_body(
         raise bad_request("the body must be a JSON object holding a resource")
     actual = body.get("resourceType")
     if actual != res_type:
-        raise bad_request(f"resourceType '{actual}' does not match the URL's '{res_type}'",
-                          "resourceType")
+        raise bad_request(
+            f"resourceType '{actual}' does not match the URL's '{res_type}'", "resourceType"
+        )
     if res_id is not None:
         body_id = body.get("id")
         if body_id is None:
             raise bad_request("an update must carry the resource's id in the body", "id")
         if body_id != res_id:
-            raise bad_request(f"id '{body_id}' in the body does not match '{res_id}' in the URL",
-                              "id")
+            raise bad_request(
+                f"id '{body_id}' in the body does not match '{res_id}' in the URL", "id"
+            )
     if validate:
         issues = content_issues(body, allow_test_identities=allow_test_identities)
         if issues:
@@ -70,8 +76,9 @@ def check_body(
 def content_issues(body: dict[str, Any], *, allow_test_identities: bool) -> list[Issue]:
     """Structure and identifier problems of one resource (empty when valid)."""
     return validate_resource(
-        body, identifier_check=partial(check_identifier,
-                                       allow_test_identities=allow_test_identities))
+        body,
+        identifier_check=partial(check_identifier, allow_test_identities=allow_test_identities),
+    )
 
 
 def invalid(diagnostics: str, expression: str | None = None) -> FhirError:

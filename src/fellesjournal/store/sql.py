@@ -90,8 +90,9 @@ class SqlStore:
         """
         with self.engine.connect() as conn:
             if self.dialect == "postgresql":
-                conn = conn.execution_options(isolation_level="REPEATABLE READ",
-                                              postgresql_readonly=True)
+                conn = conn.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
             with conn.begin():
                 yield SqlTransaction(self, conn, read_only=True)
 
@@ -110,16 +111,19 @@ class SqlStore:
             raw.close()
         if row is None:
             return None
-        return StoredResource(res_type, res_id, row[0], row[1], bool(row[2]), row[3],
-                              seq=row[4])
+        return StoredResource(res_type, res_id, row[0], row[1], bool(row[2]), row[3], seq=row[4])
 
     @property
     def _read_sql(self) -> str:
         if self.dialect == "postgresql":
-            return ("SELECT version, last_updated, deleted, content::text, seq FROM resources "
-                    "WHERE res_type = %s AND res_id = %s")
-        return ("SELECT version, last_updated, deleted, content, seq FROM resources "
-                "WHERE res_type = ? AND res_id = ?")
+            return (
+                "SELECT version, last_updated, deleted, content::text, seq FROM resources "
+                "WHERE res_type = %s AND res_id = %s"
+            )
+        return (
+            "SELECT version, last_updated, deleted, content, seq FROM resources "
+            "WHERE res_type = ? AND res_id = ?"
+        )
 
     def iter_types(self) -> Iterator[str]:
         with self.engine.connect() as conn:
@@ -164,10 +168,18 @@ class SqlTransaction:
         """:meth:`lock_key` for many keys at once, in a fixed order (no deadlocks)."""
         if self.dialect != "postgresql" or not keys:
             return
-        digests = sorted({int.from_bytes(hashlib.blake2b(k.encode(), digest_size=8).digest(),
-                                         "big", signed=True) for k in keys})
-        self.conn.execute(sa.text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS "
-                                  "bigint[])) AS k"), {"keys": digests})
+        digests = sorted(
+            {
+                int.from_bytes(
+                    hashlib.blake2b(k.encode(), digest_size=8).digest(), "big", signed=True
+                )
+                for k in keys
+            }
+        )
+        self.conn.execute(
+            sa.text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"),
+            {"keys": digests},
+        )
 
     # -- writes --------------------------------------------------------------------------
 
@@ -200,9 +212,15 @@ class SqlTransaction:
             self._check_preconditions(op, cur)
             if op.method == "DELETE" and (cur is None or cur[1]):
                 existing = cur or (0, True, "")
-                results.append(WriteResult(
-                    StoredResource(op.res_type, op.res_id, existing[0], existing[2], True, None),
-                    created=False, noop=True))
+                results.append(
+                    WriteResult(
+                        StoredResource(
+                            op.res_type, op.res_id, existing[0], existing[2], True, None
+                        ),
+                        created=False,
+                        noop=True,
+                    )
+                )
                 continue
             version = cur[0] + 1 if cur else 1
             content: str | None = None
@@ -220,27 +238,55 @@ class SqlTransaction:
                 if "\\u0000" in content:
                     # PostgreSQL cannot store NUL in text or JSONB; SQLite would, but one
                     # record must behave the same on both.
-                    raise unprocessable([Issue("error", "value", "text must not contain NUL "
-                                               "characters", op.res_type)])
+                    raise unprocessable(
+                        [
+                            Issue(
+                                "error",
+                                "value",
+                                "text must not contain NUL characters",
+                                op.res_type,
+                            )
+                        ]
+                    )
                 rows = extract(resource, self.store.registry)
                 patient_id = self._patient_of(op.res_type, op.res_id, rows)
                 _collect_index_rows(index_rows, op.res_type, op.res_id, rows)
             row = {
-                "res_type": op.res_type, "res_id": op.res_id, "version": version,
-                "last_updated": stamp, "seq": seq, "deleted": deleted,
-                "patient_id": patient_id, "content": content,
+                "res_type": op.res_type,
+                "res_id": op.res_id,
+                "version": version,
+                "last_updated": stamp,
+                "seq": seq,
+                "deleted": deleted,
+                "patient_id": patient_id,
+                "content": content,
             }
             if cur:
                 updates.append({**row, "k_type": op.res_type, "k_id": op.res_id})
                 stale.append({"k_type": op.res_type, "k_id": op.res_id})
             else:
                 inserts.append(tuple(row.values()))
-            history.append((seq, op.res_type, op.res_id, version, stamp, op.method, deleted,
-                            patient_id, content))
-            results.append(WriteResult(
-                StoredResource(op.res_type, op.res_id, version, stamp, deleted, content,
-                               op.method, seq),
-                created=cur is None or bool(cur[1])))
+            history.append(
+                (
+                    seq,
+                    op.res_type,
+                    op.res_id,
+                    version,
+                    stamp,
+                    op.method,
+                    deleted,
+                    patient_id,
+                    content,
+                )
+            )
+            results.append(
+                WriteResult(
+                    StoredResource(
+                        op.res_type, op.res_id, version, stamp, deleted, content, op.method, seq
+                    ),
+                    created=cur is None or bool(cur[1]),
+                )
+            )
             current[key] = (version, deleted, stamp)
         self._write_rows(inserts, updates, history, stale, index_rows)
         return results
@@ -265,9 +311,11 @@ class SqlTransaction:
         self.lock_keys([f"{t}/{i}" for t, i in keys])
         found: dict[tuple[str, str], Any] = {}
         for chunk in _chunks(keys, 400):
-            stmt = sa.select(_R.c.res_type, _R.c.res_id, _R.c.version, _R.c.deleted,
-                             _R.c.last_updated).where(
-                sa.tuple_(_R.c.res_type, _R.c.res_id).in_(chunk)).with_for_update()
+            stmt = (
+                sa.select(_R.c.res_type, _R.c.res_id, _R.c.version, _R.c.deleted, _R.c.last_updated)
+                .where(sa.tuple_(_R.c.res_type, _R.c.res_id).in_(chunk))
+                .with_for_update()
+            )
             for t, i, v, d, lu in self.conn.execute(stmt):
                 found[(t, i)] = (v, d, lu)
         return found
@@ -275,12 +323,16 @@ class SqlTransaction:
     def _next_seqs(self, n: int) -> list[int]:
         if self.dialect == "postgresql":
             rows = self.conn.execute(
-                sa.text("SELECT nextval('change_seq') FROM generate_series(1, :n)"), {"n": n})
+                sa.text("SELECT nextval('change_seq') FROM generate_series(1, :n)"), {"n": n}
+            )
             return [r[0] for r in rows]
         counter = schema.change_counter
         last = self.conn.execute(
-            sa.update(counter).where(counter.c.name == "change")
-            .values(value=counter.c.value + n).returning(counter.c.value)).scalar_one()
+            sa.update(counter)
+            .where(counter.c.name == "change")
+            .values(value=counter.c.value + n)
+            .returning(counter.c.value)
+        ).scalar_one()
         return list(range(last - n + 1, last + 1))
 
     def _patient_of(self, res_type: str, res_id: str, rows: IndexRows) -> str | None:
@@ -306,23 +358,34 @@ class SqlTransaction:
         if stale:
             for table in schema.INDEX_TABLES.values():
                 conn.execute(
-                    table.delete().where(table.c.res_type == sa.bindparam("k_type"),
-                                         table.c.res_id == sa.bindparam("k_id")), stale)
+                    table.delete().where(
+                        table.c.res_type == sa.bindparam("k_type"),
+                        table.c.res_id == sa.bindparam("k_id"),
+                    ),
+                    stale,
+                )
         if updates:
             conn.execute(
-                _R.update().where(_R.c.res_type == sa.bindparam("k_type"),
-                                  _R.c.res_id == sa.bindparam("k_id"))
-                .values(version=sa.bindparam("version"), last_updated=sa.bindparam("last_updated"),
-                        seq=sa.bindparam("seq"), deleted=sa.bindparam("deleted"),
-                        patient_id=sa.bindparam("patient_id"), content=sa.bindparam("content")),
-                updates)
+                _R.update()
+                .where(_R.c.res_type == sa.bindparam("k_type"), _R.c.res_id == sa.bindparam("k_id"))
+                .values(
+                    version=sa.bindparam("version"),
+                    last_updated=sa.bindparam("last_updated"),
+                    seq=sa.bindparam("seq"),
+                    deleted=sa.bindparam("deleted"),
+                    patient_id=sa.bindparam("patient_id"),
+                    content=sa.bindparam("content"),
+                ),
+                updates,
+            )
         self._bulk_insert(_R, _RESOURCE_COLUMNS, inserts)
         self._bulk_insert(_H, _HISTORY_COLUMNS, history)
         for kind, rows in index_rows.items():
             self._bulk_insert(schema.INDEX_TABLES[kind], _INDEX_COLUMNS[kind], rows)
 
-    def _bulk_insert(self, table: sa.Table, columns: tuple[str, ...],
-                     rows: list[tuple[Any, ...]]) -> None:
+    def _bulk_insert(
+        self, table: sa.Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+    ) -> None:
         """Insert tuples in ``columns`` order, bypassing per-row SQLAlchemy processing.
 
         PostgreSQL gets ``COPY`` (an order of magnitude faster than INSERT for bundles);
@@ -338,14 +401,30 @@ class SqlTransaction:
                     copy.write_row(row)
             return
         marks = ", ".join("?" * len(columns))
-        self.conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})",
-                                  rows)
+        self.conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
 
 
-_RESOURCE_COLUMNS = ("res_type", "res_id", "version", "last_updated", "seq", "deleted",
-                     "patient_id", "content")
-_HISTORY_COLUMNS = ("seq", "res_type", "res_id", "version", "last_updated", "method",
-                    "deleted", "patient_id", "content")
+_RESOURCE_COLUMNS = (
+    "res_type",
+    "res_id",
+    "version",
+    "last_updated",
+    "seq",
+    "deleted",
+    "patient_id",
+    "content",
+)
+_HISTORY_COLUMNS = (
+    "seq",
+    "res_type",
+    "res_id",
+    "version",
+    "last_updated",
+    "method",
+    "deleted",
+    "patient_id",
+    "content",
+)
 _INDEX_COLUMNS: dict[str, tuple[str, ...]] = {
     kind: tuple(c.name for c in table.columns) for kind, table in schema.INDEX_TABLES.items()
 }
