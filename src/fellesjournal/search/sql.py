@@ -148,7 +148,7 @@ def _value_conditions(res_type: str, crit: Criterion) -> tuple[str, str, list[Cl
             elif mod == "exact":
                 conds.append(sa.and_(t.c.value == normalize_string(v), t.c.exact == v))
             else:
-                conds.append(t.c.value.like(f"{n}%", escape="\\"))
+                conds.append(_starts_with(t.c.value, normalize_string(v), n))
         return "string", p.code, conds
     if kind == "token" or (kind == "special" and p.code == "_id"):
         t = T["token"]
@@ -203,6 +203,21 @@ def _value_conditions(res_type: str, crit: Criterion) -> tuple[str, str, list[Cl
         t = T["composite"]
         return "composite", p.code, [_composite_value(t, v) for v in crit.values]
     raise bad_request(f"search parameter '{p.code}' of type {kind} is not supported")
+
+
+def _starts_with(col: Any, prefix: str, like_escaped: str) -> Clause:
+    """Prefix match that an index can serve.
+
+    SQLite's LIKE folds case, so it cannot use the (binary) index; the stored values are
+    already normalised, so a range over the prefix finds the same rows from the index,
+    and the LIKE then only checks them. (PostgreSQL has a ``varchar_pattern_ops`` index
+    for the LIKE.)
+    """
+    return sa.and_(
+        col >= prefix,
+        col < prefix + "\U0010ffff",
+        col.like(f"{like_escaped}%", escape="\\"),
+    )
 
 
 def _token_value(t: sa.Table, v: str) -> Clause:

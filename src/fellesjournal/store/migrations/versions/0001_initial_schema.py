@@ -184,10 +184,16 @@ def upgrade() -> None:
     op.execute("INSERT INTO change_counter (name, value) VALUES ('change', 0)")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE SEQUENCE change_seq")
+        # LIKE 'prefix%' can only use a btree index with pattern ops (or the C collation).
+        op.execute(
+            "CREATE INDEX ix_idx_string_prefix ON idx_string "
+            "(res_type, param, value varchar_pattern_ops)"
+        )
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP INDEX ix_idx_string_prefix")
         op.execute("DROP SEQUENCE change_seq")
     with op.batch_alter_table("resources", schema=None) as batch_op:
         batch_op.drop_index("ix_resources_type_seq")
