@@ -38,28 +38,8 @@ REPO = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO / "src" / "fellesjournal" / "search" / "data"
 DEFAULT_SOURCE = Path("/work/shared/data/fhir-r4-core")
 
-PRIMITIVES = {
-    "base64Binary",
-    "boolean",
-    "canonical",
-    "code",
-    "date",
-    "dateTime",
-    "decimal",
-    "id",
-    "instant",
-    "integer",
-    "markdown",
-    "oid",
-    "positiveInt",
-    "string",
-    "time",
-    "unsignedInt",
-    "uri",
-    "url",
-    "uuid",
-    "xhtml",
-}
+from fellesjournal.search.registry import PRIMITIVES  # noqa: E402 - one list for both
+
 PY_TYPE_NAMES = {
     "str": "string",
     "bool": "boolean",

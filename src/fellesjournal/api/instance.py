@@ -6,7 +6,7 @@ https://hl7.org/fhir/R4/http.html#read, #vread, #update, #patch, #delete, #histo
 from __future__ import annotations
 
 from fellesjournal.api.request import FhirRequest
-from fellesjournal.api.responses import FhirResponse, resource_response
+from fellesjournal.api.responses import FhirResponse, resource_response, update_response
 from fellesjournal.api.type_level import history_response
 from fellesjournal.fhir.errors import error
 from fellesjournal.service.repository import GuardedRepository
@@ -37,13 +37,7 @@ def vread(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:
 
 def update(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:
     result = repo.update(req.path[0], req.path[1], req.json_body(), if_match=req.if_match())
-    return resource_response(
-        result.stored,
-        base,
-        201 if result.created else 200,
-        req.prefer_return,
-        location=result.created,
-    )
+    return update_response(result, base, req.prefer_return)
 
 
 def patch(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import FhirError, Issue, operation_outcome
 from fellesjournal.fhir.instants import now_instant
-from fellesjournal.store.base import StoredResource
+from fellesjournal.store.base import StoredResource, WriteResult
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 
@@ -70,6 +70,13 @@ def resource_response(
         assert stored.content is not None
         body = stored.content.encode()
     return FhirResponse(status, body, headers, stored.last_updated)
+
+
+def update_response(result: WriteResult, base: str, prefer: str) -> FhirResponse:
+    """201 with ``Location`` when an update created the resource, else 200."""
+    return resource_response(
+        result.stored, base, 201 if result.created else 200, prefer, location=result.created
+    )
 
 
 def http_date(instant: str) -> str:

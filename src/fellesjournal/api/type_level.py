@@ -17,6 +17,7 @@ from fellesjournal.api.responses import (
     paging_links,
     resource_response,
     search_entry,
+    update_response,
 )
 from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import Issue, bad_request, operation_outcome
@@ -37,13 +38,7 @@ def conditional_update(req: FhirRequest, repo: GuardedRepository, base: str) -> 
     if not req.query:
         raise bad_request("PUT on a type needs search criteria (conditional update)")
     result = repo.conditional_update(req.path[0], urlencode(req.query), req.json_body())
-    return resource_response(
-        result.stored,
-        base,
-        201 if result.created else 200,
-        req.prefer_return,
-        location=result.created,
-    )
+    return update_response(result, base, req.prefer_return)
 
 
 def conditional_delete(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:
