@@ -91,8 +91,7 @@ class FhirEndpoint:
                 self.store, self.settings, RequestContext(actor=actor, strict=req.strict)
             )
             if is_quick(req):
-                # A read by id takes well under a millisecond: a hop to the thread pool
-                # would cost more than it saves.
+                # Reads by id and simple searches: the thread hop costs more than it saves.
                 resp = dispatch(req, repo, self.base)
             else:
                 resp = await run_in_threadpool(dispatch, req, repo, self.base)

@@ -57,15 +57,31 @@ def _bundle(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirRespons
     return system.bundle(req, repo, base, dispatch)
 
 
+_NOT_QUICK = ("_include", "_revinclude", "_has", "_sort", "_elements", "_summary")
+QUICK_MAX_COUNT = 100
+
+
 def is_quick(req: FhirRequest) -> bool:
-    """A read or vread by id: answered on the event loop, without a thread hop."""
-    n = len(req.path)
-    return (
-        req.method in ("GET", "HEAD")
-        and not req.query
-        and (n == 2 or (n == 4 and req.path[2] == "_history"))
-        and not req.path[1].startswith(("$", "_"))
-    )
+    """Requests answered on the event loop, without a hop to the thread pool.
+
+    Reads by id, and type-level searches without includes, chains, ``_has``, sorting or
+    large pages: they take well under a millisecond, and measured on two cores the hop
+    plus threads contending for the GIL cost more than the work (docs/benchmarks.md).
+    """
+    if req.method not in ("GET", "HEAD"):
+        return False
+    p = req.path
+    n = len(p)
+    if n == 2 or (n == 4 and p[2] == "_history"):
+        return not req.query and not p[1].startswith(("$", "_"))
+    if n != 1 or p[0].startswith("_"):
+        return False
+    for key, value in req.query:
+        if key.startswith(_NOT_QUICK) or "." in key or key.endswith(":contains"):
+            return False
+        if key == "_count" and not (value.isdigit() and int(value) <= QUICK_MAX_COUNT):
+            return False
+    return True
 
 
 def dispatch(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:
