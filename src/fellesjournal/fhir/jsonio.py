@@ -30,10 +30,19 @@ def _exact(literal: bytes) -> bool:
     return repr(float(text)) == text
 
 
-def loads(data: bytes | str) -> Any:
-    """Parse JSON; decimals that a float would change are parsed as Decimal."""
+def floats_suffice(raw: bytes) -> bool:
+    """True when every number literal in ``raw`` survives a float round trip."""
+    return all(_exact(m) for m in _DECIMAL.findall(raw))
+
+
+def loads(data: bytes | str, *, floats_ok: bool | None = None) -> Any:
+    """Parse JSON; decimals that a float would change are parsed as Decimal.
+
+    ``floats_ok`` passes on an earlier :func:`floats_suffice` answer (bulk import asks
+    it in a worker process), saving the scan.
+    """
     raw = data.encode() if isinstance(data, str) else data
-    if all(_exact(m) for m in _DECIMAL.findall(raw)):
+    if floats_ok if floats_ok is not None else floats_suffice(raw):
         return orjson.loads(raw)
     try:
         return json.loads(raw, parse_float=Decimal, parse_constant=_no_constant)

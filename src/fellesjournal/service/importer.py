@@ -75,6 +75,8 @@ class Prepared:
     data: bytes | None
     valid: bool
     error: str | None = None
+    floats_ok: bool | None = None
+    """Whether every number in ``data`` survives a float (``jsonio.floats_suffice``)."""
 
 
 def prepare(path: Path, allow_test_identities: bool) -> Prepared:
@@ -89,8 +91,9 @@ def prepare(path: Path, allow_test_identities: bool) -> Prepared:
         return Prepared(path, None, False, f"cannot read: {exc}")
     if path.name.endswith((".ndjson", ".ndjson.bz2")):
         return Prepared(path, data, False)
+    floats_ok = jsonio.floats_suffice(data)
     try:
-        doc = jsonio.loads(data)
+        doc = jsonio.loads(data, floats_ok=floats_ok)
     except jsonio.JSONDecodeError:
         return Prepared(path, data, False)
     if not (
@@ -105,8 +108,8 @@ def prepare(path: Path, allow_test_identities: bool) -> Prepared:
             not isinstance(res, dict)
             or content_issues(res, allow_test_identities=allow_test_identities)
         ):
-            return Prepared(path, data, False)
-    return Prepared(path, data, True)
+            return Prepared(path, data, False, floats_ok=floats_ok)
+    return Prepared(path, data, True, floats_ok=floats_ok)
 
 
 def import_file(
@@ -131,7 +134,10 @@ def import_file(
             result.resources = _ndjson(repo, data, tx)
         else:
             result.resources = _document(
-                repo, jsonio.loads(data), tx, prevalidated=bool(prepared and prepared.valid)
+                repo,
+                jsonio.loads(data, floats_ok=prepared.floats_ok if prepared else None),
+                tx,
+                prevalidated=bool(prepared and prepared.valid),
             )
     except FhirError as exc:
         result.error = str(exc)
