@@ -165,3 +165,12 @@ def test_security_headers(client) -> None:
     r = client.get("/fhir/metadata")
     assert r.headers["Cache-Control"] == "no-store"
     assert r.headers["X-Frame-Options"] == "DENY"
+
+
+def test_smart_configuration_and_jwks(anon_client) -> None:
+    conf = anon_client.get("/.well-known/smart-configuration")
+    assert conf.status_code == 200
+    body = conf.json()
+    assert body["jwks_uri"].endswith("/auth/jwks")
+    keys = anon_client.get("/auth/jwks").json()["keys"]
+    assert keys and keys[0]["kty"] == "RSA" and "d" not in keys[0]
