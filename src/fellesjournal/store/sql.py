@@ -370,6 +370,23 @@ class SqlTransaction:
         stale: list[tuple[str, str]],
         index_rows: dict[str, list[tuple[Any, ...]]],
     ) -> None:
+        small = max(len(inserts), len(history), *map(len, index_rows.values())) < _COPY_FROM
+        if self.dialect == "postgresql" and small:
+            # One round trip for the whole write instead of one per statement.
+            driver = self.conn.connection.driver_connection
+            with driver.pipeline():  # type: ignore[union-attr]
+                self._write_statements(inserts, updates, history, stale, index_rows)
+            return
+        self._write_statements(inserts, updates, history, stale, index_rows)
+
+    def _write_statements(
+        self,
+        inserts: list[tuple[Any, ...]],
+        updates: list[tuple[Any, ...]],
+        history: list[tuple[Any, ...]],
+        stale: list[tuple[str, str]],
+        index_rows: dict[str, list[tuple[Any, ...]]],
+    ) -> None:
         cursor = self._cursor()
         if stale:
             for kind in schema.INDEX_TABLES:
