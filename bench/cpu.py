@@ -6,7 +6,8 @@ cores halves them. :class:`CpuMeter` takes the busy time of the whole machine fr
 reaped children such as wrk, and the live server and floor processes by PID); the rest,
 as a share of all CPU time in the interval, is reported beside each timed run. On
 PostgreSQL every ``postgres`` process counts as the benchmark's (other users of the same
-database server are then not seen).
+database server are then not seen), but a backend that exits inside the interval (the
+import's connection, say) is counted as "other".
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class CpuMeter:
     def __init__(self, pids: Callable[[], Iterable[int]]) -> None:
         self._pids = pids
         self._start: tuple[float, float, float, dict[int, float]] | None = None
+        self.last: dict[int, float] = {}
+        """CPU seconds each watched process used in the last start..stop interval."""
 
     def start(self) -> None:
         busy, total = _machine()
@@ -60,7 +63,8 @@ class CpuMeter:
         busy0, total0, own0, procs0 = self._start
         busy, total = _machine()
         procs = {p: _process(p) for p in self._pids()}
-        ours = _own() - own0 + sum(t - procs0.get(p, 0.0) for p, t in procs.items())
+        self.last = {p: t - procs0.get(p, 0.0) for p, t in procs.items()}
+        ours = _own() - own0 + sum(self.last.values())
         span = total - total0
         return max(0.0, (busy - busy0 - ours) / span) if span > 0 else 0.0
 

@@ -45,11 +45,16 @@ class BenchDatabase:
         elif self.requested_url.startswith("sqlite"):
             path = make_url(self.requested_url).database
             if path and Path(path).exists():
+                shutil.rmtree(self.folder, ignore_errors=True)
                 raise SystemExit(f"{path} exists: the benchmark needs a new database file")
             self.url = self.requested_url
         else:
             self.url = self.requested_url
-            self._create_postgres()
+            try:
+                self._create_postgres()
+            except BaseException:
+                shutil.rmtree(self.folder, ignore_errors=True)
+                raise
         return self
 
     def __exit__(

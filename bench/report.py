@@ -57,6 +57,23 @@ come from full runs unless the section says otherwise. Only the sections between
 6. `Patient/{{id}}/$everything` of that patient: sequential requests on one keep-alive
    connection (httpx), after warm-up; p50/p95 of the timed requests (whole body read).
 
+Reading the figures:
+
+* **Two workers, four connections.** uvicorn's workers share one listening socket, and the
+  kernel gives each of wrk's four keep-alive connections to whichever worker accepts it
+  first: often three or four land on one worker, which then saturates one core while the
+  other idles. Every timed run therefore records the CPU seconds of the two workers of
+  the app under test ("worker CPU 9.8/0.1 s" = one worker did all the work). It is the
+  main source of run-to-run variance, and it hits the server and the floor alike.
+* **Other load.** Each run also records the share of the machine's CPU used by processes
+  that are not part of the benchmark ("other CPU"); on a shared machine (a test suite
+  running beside it) throughput drops accordingly. `--wait-quiet SECONDS` waits, before
+  each timed run, for a quiet second (other processes under 10 %).
+* **SQLite writes.** The floor's writes are single-statement transactions with
+  `synchronous=FULL`; its two worker processes contend for SQLite's one write lock through
+  SQLite's sleeping busy handler, so the floor's CRUD latency tail is long and its
+  throughput varies a lot between runs.
+
 Budgets are those of `docs/architecture.md` (2-core reference machine). The search budget
 is stated for 100,000 patients; this dataset has about 120, so the search figures are an
 upper bound until a larger dataset is loaded. Rows marked *not measured* have no

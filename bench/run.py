@@ -228,7 +228,8 @@ def _runs_log(res: Results) -> list[str]:
                     f"p50 {r.p50:6.2f}  p90 {r.p90:6.2f}  p95 {r.p95:6.2f}  "
                     f"p99 {r.p99:6.2f}  max {r.max:7.1f} ms  "
                     f"{r.requests} requests, {r.errors} errors, "
-                    f"other CPU {r.other_cpu:.0%}"
+                    f"other CPU {r.other_cpu:.0%}, "
+                    f"worker CPU {'/'.join(f'{c:.1f}' for c in r.worker_cpu[:2])} s"
                 )
     if res.everything:
         for label, lat in zip(("server", "floor"), res.everything, strict=True):
@@ -354,7 +355,10 @@ def measure(
         }
         for name, path in paths.items():
             if name in args.only:
-                measured[name] = _pair(wrk, name, server_url + path, floor_url + path)
+                measured[name] = (
+                    _one(wrk, f"{name} server", server_url + path, server),
+                    _one(wrk, f"{name} floor", floor_url + path, floor),
+                )
         everything = None
         if "everything" in args.only:
             n = args.everything_requests or (10 if args.quick else 40)
@@ -370,8 +374,8 @@ def measure(
             make_pool(fc, "floor-pool", POOL_SIZE)
             base = "/fhir/Patient"
             measured["crud"] = (
-                _one(wrk, "crud server", server_url + base, {"BENCH_POOL": "bench-pool"}),
-                _one(wrk, "crud floor", floor_url + base, {"BENCH_POOL": "floor-pool"}),
+                _one(wrk, "crud server", server_url + base, server, "bench-pool"),
+                _one(wrk, "crud floor", floor_url + base, floor, "floor-pool"),
             )
         if args.hold:
             say(f"holding the server (workers {server.worker_pids()}) for {args.hold} s")
@@ -381,15 +385,12 @@ def measure(
     return Results(imported, targets, measured, everything), version
 
 
-def _one(wrk: Wrk, label: str, url: str, env: dict[str, str]) -> Measurement:
-    script = "crud" if label.startswith("crud") else "get"
-    m = wrk.measure(url, script, {**env, "BENCH_POOL_SIZE": str(POOL_SIZE)})
+def _one(wrk: Wrk, label: str, url: str, app: Service, pool: str | None = None) -> Measurement:
+    """Measure one app (server or floor) on one URL; ``pool`` selects the CRUD mix."""
+    env = {"BENCH_POOL": pool, "BENCH_POOL_SIZE": str(POOL_SIZE)} if pool else {}
+    m = wrk.measure(url, "crud" if pool else "get", env, app.worker_pids())
     say(f"{label:<17} {m.summary()}")
     return m
-
-
-def _pair(wrk: Wrk, name: str, server: str, floor: str) -> tuple[Measurement, Measurement]:
-    return _one(wrk, f"{name} server", server, {}), _one(wrk, f"{name} floor", floor, {})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -410,6 +411,8 @@ def main(argv: list[str] | None = None) -> int:
         backend = db.backend
     machine = machine_info()
     machine["wrk"] = wrk_version(wrk_bin)
+    if backend != "sqlite":
+        machine.pop("SQLite", None)
     files = sum(1 for f in args.dataset.iterdir() if f.is_file())
     t = results.targets
     section = report.Section(
@@ -424,7 +427,9 @@ def main(argv: list[str] | None = None) -> int:
         protocol=(
             f"wrk -t{protocol.threads} -c{protocol.connections}, "
             f"{protocol.warmup} s warm-up, median of {protocol.runs} × "
-            f"{protocol.duration} s" + (" (--quick)" if args.quick else "")
+            f"{protocol.duration} s"
+            + (" (--quick)" if args.quick else "")
+            + (f", --wait-quiet {args.wait_quiet:g}" if args.wait_quiet else "")
         ),
         targets=[
             f"Targets: Patient/{t.patient_id} ({t.compartment_size:,} resources in its "

@@ -15,6 +15,7 @@ import shutil
 import statistics
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,6 +68,8 @@ class Run:
     status_errors: int
     other_cpu: float = 0.0
     """Share of the machine's CPU used by processes outside the benchmark (0..1)."""
+    worker_cpu: tuple[float, ...] = ()
+    """CPU seconds of each worker of the app under test, busiest first."""
 
     @classmethod
     def from_json(cls, data: dict[str, float]) -> Run:
@@ -124,7 +127,9 @@ class Measurement:
     def summary(self) -> str:
         return (
             f"{self.rps:,.0f} req/s, p50 {self.p50:.1f} ms, p95 {self.p95:.1f} ms, "
-            f"p99 {self.p99:.1f} ms, errors {self.errors}"
+            f"p99 {self.p99:.1f} ms, errors {self.errors}, "
+            f"other CPU {self._median('other_cpu'):.0%}, worker CPU s "
+            + " ".join("/".join(f"{c:.1f}" for c in r.worker_cpu[:2]) for r in self.runs)
         )
 
 
@@ -167,7 +172,14 @@ class Wrk:
             path.write_text(text)
         return path
 
-    def once(self, url: str, script: str, seconds: int, env: dict[str, str] | None = None) -> Run:
+    def once(
+        self,
+        url: str,
+        script: str,
+        seconds: int,
+        env: dict[str, str] | None = None,
+        workers: Sequence[int] = (),
+    ) -> Run:
         """One run of ``seconds``; raises :class:`WrkError` when wrk reports nothing."""
         p = self.protocol
         cmd = [
@@ -196,6 +208,9 @@ class Wrk:
             if line.startswith(RESULT_PREFIX):
                 run = Run.from_json(json.loads(line[len(RESULT_PREFIX) :]))
                 run.other_cpu = other
+                if self.meter:
+                    cpu = (self.meter.last.get(pid, 0.0) for pid in workers)
+                    run.worker_cpu = tuple(sorted(cpu, reverse=True))
                 return run
         raise WrkError(
             f"wrk gave no result for {url} (exit {out.returncode}): "
@@ -203,7 +218,11 @@ class Wrk:
         )
 
     def measure(
-        self, url: str, script: str = "get", env: dict[str, str] | None = None
+        self,
+        url: str,
+        script: str = "get",
+        env: dict[str, str] | None = None,
+        workers: Sequence[int] = (),
     ) -> Measurement:
         """Warm up, then the timed runs; the median of those is the measurement."""
         p = self.protocol
@@ -213,5 +232,5 @@ class Wrk:
         for _ in range(p.runs):
             if self.meter and p.quiet_wait > 0:
                 self.meter.wait_quiet(0.10, p.quiet_wait)
-            runs.append(self.once(url, script, p.duration, env))
+            runs.append(self.once(url, script, p.duration, env, workers))
         return Measurement(runs)
