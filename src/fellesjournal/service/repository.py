@@ -134,6 +134,18 @@ class GuardedRepository:
         req.total = "none"
         return Searcher(tx, self.store.registry).ids(req)
 
+    def _find_one(self, tx: SqlTransaction, res_type: str, query: str, what: str) -> str | None:
+        """The one id matching a condition (None for none; 412 for several).
+
+        Takes the condition's lock first, so concurrent conditional writes with the same
+        condition see each other's results.
+        """
+        tx.lock_key(f"{res_type}?{query}")
+        ids = self.find(tx, res_type, query)
+        if len(ids) > 1:
+            raise error(412, "multiple-matches", f"{what} matched {len(ids)} {res_type} resources")
+        return ids[0] if ids else None
+
     # -- writes ---------------------------------------------------------------------------
 
     def create(
@@ -156,16 +168,9 @@ class GuardedRepository:
         resource.pop("id", None)
         with self._tx(tx) as t:
             if if_none_exist:
-                t.lock_key(f"{res_type}?{if_none_exist}")
-                ids = self.find(t, res_type, if_none_exist)
-                if len(ids) > 1:
-                    raise error(
-                        412,
-                        "multiple-matches",
-                        f"If-None-Exist matched {len(ids)} {res_type} resources",
-                    )
-                if ids:
-                    existing = t.read(res_type, ids[0])
+                found = self._find_one(t, res_type, if_none_exist, "If-None-Exist")
+                if found:
+                    existing = t.read(res_type, found)
                     assert existing is not None
                     return WriteResult(existing, created=False, noop=True)
             return t.apply(WriteOp("POST", res_type, new_id(), resource))
@@ -195,19 +200,12 @@ class GuardedRepository:
         ensure_type(res_type)
         self.guard("update", res_type)
         with self._tx(tx) as t:
-            t.lock_key(f"{res_type}?{query}")
-            ids = self.find(t, res_type, query)
-            if len(ids) > 1:
-                raise error(
-                    412,
-                    "multiple-matches",
-                    f"conditional update matched {len(ids)} {res_type} resources",
-                )
-            if isinstance(body, dict) and ids and body.get("id") not in (None, ids[0]):
+            found = self._find_one(t, res_type, query, "conditional update")
+            if isinstance(body, dict) and found and body.get("id") not in (None, found):
                 raise bad_request(
-                    f"id '{body.get('id')}' does not match the resource found ({ids[0]})", "id"
+                    f"id '{body.get('id')}' does not match the resource found ({found})", "id"
                 )
-            res_id = ids[0] if ids else (body.get("id") if isinstance(body, dict) else None)
+            res_id = found or (body.get("id") if isinstance(body, dict) else None)
             res_id = res_id or new_id()
             if isinstance(body, dict):
                 body.setdefault("id", res_id)
@@ -263,14 +261,8 @@ class GuardedRepository:
         ensure_type(res_type)
         self.guard("delete", res_type)
         with self.writing() as t:
-            ids = self.find(t, res_type, query)
-            if len(ids) > 1:
-                raise error(
-                    412,
-                    "multiple-matches",
-                    f"conditional delete matched {len(ids)} {res_type} resources",
-                )
-            return [t.apply(WriteOp("DELETE", res_type, i)) for i in ids]
+            found = self._find_one(t, res_type, query, "conditional delete")
+            return [t.apply(WriteOp("DELETE", res_type, found))] if found else []
 
     def apply_many(self, tx: SqlTransaction, ops: list[WriteOp]) -> list[WriteResult]:
         """Bulk writes for bundles; each op's type was guarded by the caller."""
