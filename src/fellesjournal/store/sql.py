@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -215,11 +216,9 @@ class SqlTransaction:
         stamp = now_instant()
         seqs = self._next_seqs(len(ops))
         results: list[WriteResult] = []
-        inserts: list[tuple[Any, ...]] = []
-        updates: list[tuple[Any, ...]] = []
-        history: list[tuple[Any, ...]] = []
-        stale: list[tuple[str, str]] = []
-        index_rows: dict[str, list[tuple[Any, ...]]] = {k: [] for k in schema.INDEX_TABLES}
+        pending = _Pending()
+        inserts, updates, history = pending.inserts, pending.updates, pending.history
+        stale, index_rows = pending.stale, pending.index_rows
         for op, seq in zip(ops, seqs, strict=True):
             key = (op.res_type, op.res_id)
             cur = current.get(key)
@@ -304,7 +303,7 @@ class SqlTransaction:
                 )
             )
             current[key] = (version, deleted, stamp)
-        self._write_rows(inserts, updates, history, stale, index_rows)
+        self._write_rows(pending)
         return results
 
     def _check_preconditions(self, op: WriteOp, cur: tuple[int, bool, str] | None) -> None:
@@ -362,40 +361,26 @@ class SqlTransaction:
                 return target_id
         return None
 
-    def _write_rows(
-        self,
-        inserts: list[tuple[Any, ...]],
-        updates: list[tuple[Any, ...]],
-        history: list[tuple[Any, ...]],
-        stale: list[tuple[str, str]],
-        index_rows: dict[str, list[tuple[Any, ...]]],
-    ) -> None:
-        small = max(len(inserts), len(history), *map(len, index_rows.values())) < _COPY_FROM
+    def _write_rows(self, p: _Pending) -> None:
+        small = max(len(p.inserts), len(p.history), *map(len, p.index_rows.values())) < _COPY_FROM
         if self.dialect == "postgresql" and small:
             # One round trip for the whole write instead of one per statement.
             driver = self.conn.connection.driver_connection
             with driver.pipeline():  # type: ignore[union-attr]
-                self._write_statements(inserts, updates, history, stale, index_rows)
+                self._write_statements(p)
             return
-        self._write_statements(inserts, updates, history, stale, index_rows)
+        self._write_statements(p)
 
-    def _write_statements(
-        self,
-        inserts: list[tuple[Any, ...]],
-        updates: list[tuple[Any, ...]],
-        history: list[tuple[Any, ...]],
-        stale: list[tuple[str, str]],
-        index_rows: dict[str, list[tuple[Any, ...]]],
-    ) -> None:
+    def _write_statements(self, p: _Pending) -> None:
         cursor = self._cursor()
-        if stale:
+        if p.stale:
             for kind in schema.INDEX_TABLES:
-                cursor.executemany(self._sql(f"delete_{kind}"), stale)
-        if updates:
-            cursor.executemany(self._sql("update"), updates)
-        self._bulk_insert(_R, _RESOURCE_COLUMNS, inserts)
-        self._bulk_insert(_H, _HISTORY_COLUMNS, history)
-        for kind, rows in index_rows.items():
+                cursor.executemany(self._sql(f"delete_{kind}"), p.stale)
+        if p.updates:
+            cursor.executemany(self._sql("update"), p.updates)
+        self._bulk_insert(_R, _RESOURCE_COLUMNS, p.inserts)
+        self._bulk_insert(_H, _HISTORY_COLUMNS, p.history)
+        for kind, rows in p.index_rows.items():
             self._bulk_insert(schema.INDEX_TABLES[kind], _INDEX_COLUMNS[kind], rows)
 
     def _bulk_insert(
@@ -417,6 +402,20 @@ class SqlTransaction:
                     copy.write_row(row)
             return
         cursor.executemany(_insert_sql(self.dialect, table.name, columns), rows)
+
+
+@dataclass
+class _Pending:
+    """The rows one :meth:`SqlTransaction.apply_many` call writes, per table."""
+
+    inserts: list[tuple[Any, ...]] = field(default_factory=list)
+    updates: list[tuple[Any, ...]] = field(default_factory=list)
+    history: list[tuple[Any, ...]] = field(default_factory=list)
+    stale: list[tuple[str, str]] = field(default_factory=list)
+    """(type, id) whose old index rows go before the new ones are written."""
+    index_rows: dict[str, list[tuple[Any, ...]]] = field(
+        default_factory=lambda: {k: [] for k in schema.INDEX_TABLES}
+    )
 
 
 _COPY_FROM = 64
