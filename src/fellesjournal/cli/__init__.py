@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from fellesjournal.service.repository import GuardedRepository
-from fellesjournal.settings import Settings
-from fellesjournal.store.sql import SqlStore
+from fellesjournal.cli.common import err
+from fellesjournal.cli.common import fail as _fail
+from fellesjournal.cli.common import settings as _settings
+from fellesjournal.cli.common import store as _store
+from fellesjournal.cli.common import system_repo as _system_repo
 
 app = typer.Typer(
     help="Fellesjournal: one shared patient record on FHIR R4.",
@@ -29,41 +30,6 @@ demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(id_app, name="id")
 app.add_typer(demo_app, name="demo")
-
-err = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValueError as exc:
-        raise _fail(f"bad configuration: {str(exc).splitlines()[0]}") from None
-
-
-def _store(settings: Settings) -> SqlStore:
-    from fellesjournal.store.migrate import SchemaMismatch, check_current
-
-    store = SqlStore.from_settings(settings)
-    try:
-        check_current(store.engine)
-    except SchemaMismatch as exc:
-        raise _fail(str(exc)) from None
-    except Exception as exc:  # noqa: BLE001 - any driver error: say it in one line
-        raise _fail(f"cannot open the database: {str(exc).splitlines()[0]}") from None
-    return store
-
-
-def _system_repo(settings: Settings) -> GuardedRepository:
-    from fellesjournal.access.actor import Actor
-    from fellesjournal.service.context import RequestContext
-
-    actor = Actor("system", "cli", scopes=("system/*.*",))
-    return GuardedRepository(_store(settings), settings, RequestContext(actor=actor))
 
 
 @app.command()

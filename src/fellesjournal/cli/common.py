@@ -1,0 +1,45 @@
+"""What every CLI command shares: one-line errors, settings, the store, a system repository."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from fellesjournal.service.repository import GuardedRepository
+from fellesjournal.settings import Settings
+from fellesjournal.store.sql import SqlStore
+
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:
+        raise fail(f"bad configuration: {str(exc).splitlines()[0]}") from None
+
+
+def store(settings: Settings) -> SqlStore:
+    from fellesjournal.store.migrate import SchemaMismatch, check_current
+
+    store = SqlStore.from_settings(settings)
+    try:
+        check_current(store.engine)
+    except SchemaMismatch as exc:
+        raise fail(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - any driver error: say it in one line
+        raise fail(f"cannot open the database: {str(exc).splitlines()[0]}") from None
+    return store
+
+
+def system_repo(settings: Settings) -> GuardedRepository:
+    from fellesjournal.access.actor import Actor
+    from fellesjournal.service.context import RequestContext
+
+    actor = Actor("system", "cli", scopes=("system/*.*",))
+    return GuardedRepository(store(settings), settings, RequestContext(actor=actor))
