@@ -23,6 +23,22 @@ class Actor:
     def is_system(self) -> bool:
         return self.kind == "system"
 
+    @property
+    def permissions(self) -> frozenset[str]:
+        """Special permissions granted by the token's ``fj_permissions`` claim."""
+        granted = self.claims.get("fj_permissions")
+        if not isinstance(granted, list):
+            return frozenset()
+        return frozenset(p for p in granted if isinstance(p, str))
+
+    @property
+    def sees_protected_addresses(self) -> bool:
+        """May this actor see fortrolig and strengt fortrolig addresses in the clear?"""
+        return PROTECTED_ADDRESSES in self.permissions
+
+
+#: The permission to see protected (fortrolig / strengt fortrolig) addresses.
+PROTECTED_ADDRESSES = "protected-addresses"
 
 ANONYMOUS = Actor(kind="anonymous", subject="anonymous")
 

@@ -17,30 +17,25 @@ from fellesjournal.api.responses import (
     search_entry,
 )
 from fellesjournal.fhir.errors import FhirError, Issue, bad_request, operation_outcome
-from fellesjournal.service.everything import everything
 from fellesjournal.service.repository import GuardedRepository
 from fellesjournal.service.writes import check_body
 
 
 def patient_everything(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:
     patient_id = req.path[1]
-    repo.read("Patient", patient_id)  # 404/410 and the access decision for the patient
-    repo.guard("operation", "Patient")
     q = dict(req.query)
     count = _opt_int(q.get("_count"), "_count")
     if count is not None:
         count = min(count, repo.settings.max_page_size)
     offset = _opt_int(q.get("_offset"), "_offset") or 0
-    with repo.reading() as tx:
-        page = everything(
-            tx,
-            patient_id,
-            since=q.get("_since"),
-            start=q.get("start"),
-            end=q.get("end"),
-            count=count,
-            offset=offset,
-        )
+    page = repo.everything(
+        patient_id,
+        since=q.get("_since"),
+        start=q.get("start"),
+        end=q.get("end"),
+        count=count,
+        offset=offset,
+    )
     path = f"Patient/{patient_id}/$everything"
     links = paging_links(base, path, req.query, offset=offset, count=count, has_more=page.has_more)
     return FhirResponse(

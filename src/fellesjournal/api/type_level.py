@@ -22,7 +22,6 @@ from fellesjournal.api.responses import (
 from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import Issue, bad_request, operation_outcome
 from fellesjournal.fhir.subsetting import subset
-from fellesjournal.service.history import history
 from fellesjournal.service.repository import GuardedRepository
 from fellesjournal.store.base import StoredResource
 
@@ -102,10 +101,9 @@ def history_response(
     count = _int(q.get("_count"), repo.settings.default_page_size, "_count")
     count = min(count, repo.settings.max_page_size)
     offset = _int(q.get("_offset"), 0, "_offset")
-    with repo.reading() as tx:
-        page = history(
-            tx, res_type, res_id, since=q.get("_since"), at=q.get("_at"), count=count, offset=offset
-        )
+    page = repo.history(
+        res_type, res_id, since=q.get("_since"), at=q.get("_at"), count=count, offset=offset
+    )
     path = "/".join(p for p in (res_type, res_id, "_history") if p)
     links = paging_links(base, path, req.query, offset=offset, count=count, has_more=page.has_more)
     return FhirResponse(

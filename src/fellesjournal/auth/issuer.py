@@ -189,9 +189,17 @@ def issue_token(
     return BuiltinIssuer.from_settings(settings).issue(subject, claims, ttl)
 
 
-def issue_system_token(settings: Settings, ttl: int = 3600) -> str:
-    """A token for the system itself: sub ``system``, ``fhir_actor: system``, ``system/*.*``."""
-    return issue_token(settings, "system", {"fhir_actor": "system", "scope": "system/*.*"}, ttl)
+def issue_system_token(
+    settings: Settings, ttl: int = 3600, permissions: tuple[str, ...] = ()
+) -> str:
+    """A token for the system itself: sub ``system``, ``fhir_actor: system``, ``system/*.*``.
+
+    ``permissions`` go in the ``fj_permissions`` claim (e.g. ``protected-addresses``).
+    """
+    claims: dict[str, Any] = {"fhir_actor": "system", "scope": "system/*.*"}
+    if permissions:
+        claims["fj_permissions"] = list(permissions)
+    return issue_token(settings, "system", claims, ttl)
 
 
 # --------------------------------------------------------------------------- SMART

@@ -139,8 +139,15 @@ def token(
     role: Annotated[str | None, typer.Option(help="PractitionerRole id.")] = None,
     patient: Annotated[str | None, typer.Option(help="Fødselsnummer.")] = None,
     ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+    protected_addresses: Annotated[
+        bool,
+        typer.Option(
+            "--protected-addresses", help="May see fortrolig and strengt fortrolig addresses."
+        ),
+    ] = False,
 ) -> None:
     """Print a token from the built-in issuer (demo and tests)."""
+    from fellesjournal.access.actor import PROTECTED_ADDRESSES
     from fellesjournal.auth.tokens import issue_system_token
 
     settings = _settings()
@@ -149,7 +156,8 @@ def token(
     if ttl <= 0:
         raise _fail("--ttl must be a positive number of seconds")
     if system:
-        typer.echo(issue_system_token(settings, ttl=ttl))
+        permissions = (PROTECTED_ADDRESSES,) if protected_addresses else ()
+        typer.echo(issue_system_token(settings, ttl=ttl, permissions=permissions))
         return
     if practitioner or patient or role:
         raise _fail("health worker and citizen tokens come with access control; use --system")

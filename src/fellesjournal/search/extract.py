@@ -58,6 +58,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from fellesjournal.norway import confidentiality
 from fellesjournal.search.fhirpath import CompiledExpression, Fn, Node, split_reference
 from fellesjournal.search.normalize import (
     DATE_MAX,
@@ -274,6 +275,25 @@ def _string(code: str, nodes: list[Node], rows: IndexRows, root: Any) -> None:
                 for s in x if type(x) is list else (x,):
                     if type(s) is str and (n := _norm(s)):
                         out.append((code, n, s[:MAX_STRING]))
+            if parts is _NAME_PARTS and "extension" in v:
+                # A Norwegian mellomnavn lives in an extension, but a clinician searching
+                # by name expects "Ola Bjørn Nordmann" to be found by "Bjørn" too.
+                for s in _middle_names(v["extension"]):
+                    if n := _norm(s):
+                        out.append((code, n, s[:MAX_STRING]))
+
+
+MIDDLENAME_URL = "http://hl7.no/fhir/StructureDefinition/no-basis-middlename"
+
+
+def _middle_names(extensions: Any) -> list[str]:
+    if type(extensions) is not list:
+        return []
+    return [
+        e["valueString"]
+        for e in extensions
+        if type(e) is dict and e.get("url") == MIDDLENAME_URL and type(e.get("valueString")) is str
+    ]
 
 
 # ----------------------------------------------------------------------------- reference
@@ -578,6 +598,9 @@ def extract(resource: dict[str, Any], registry: Registry | None = None) -> Index
     plan = _plan(registry or load_registry(), rtype)
     if plan is None:
         return rows
+    if rtype in confidentiality.PERSON_TYPES and "address" in resource:
+        # A fortrolig or strengt fortrolig address must not be findable by any search.
+        resource = confidentiality.index_view(resource)
     ctx: list[Node] = [(resource, rtype)]
     units = list(plan.always)
     fired: set[int] | None = None

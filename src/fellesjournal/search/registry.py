@@ -320,5 +320,9 @@ def _read_data(name: str) -> bytes:
 def load_registry() -> Registry:
     """The packaged R4 registry (cached per process)."""
     data = json.loads(gzip.decompress(_read_data("search-parameters.json.gz")))
+    # National search parameters (HL7 Norway no-basis) beside the 1,375 of R4 core.
+    data["params"] = (
+        data["params"] + json.loads(_read_data("no-basis-search-parameters.json"))["params"]
+    )
     compartment = json.loads(_read_data("CompartmentDefinition-patient.json"))
     return Registry(data, compartment)

@@ -8,6 +8,7 @@ transaction. Nothing else in the product touches the store for resource data.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,8 +18,12 @@ import jsonpatch
 from fellesjournal.access.policy import decide
 from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import FhirError, bad_request, error, gone, not_found
+from fellesjournal.mpi import identity
+from fellesjournal.norway import confidentiality
 from fellesjournal.search.params import Parser, SearchRequest
 from fellesjournal.service.context import RequestContext
+from fellesjournal.service.everything import EverythingPage, everything
+from fellesjournal.service.history import HistoryPage, history
 from fellesjournal.service.searching import Searcher, SearchResult
 from fellesjournal.service.writes import check_body, ensure_id, ensure_type, new_id
 from fellesjournal.settings import Settings
@@ -71,6 +76,30 @@ class GuardedRepository:
         with self.store.snapshot() as tx:
             yield tx
 
+    # -- disclosure -------------------------------------------------------------------------
+
+    def disclose(self, stored: StoredResource) -> StoredResource:
+        """What this actor may see of ``stored``: protected addresses masked.
+
+        Every resource leaving the repository passes here; the pre-check on the raw
+        text keeps the common case free of any parsing.
+        """
+        content = stored.content
+        if (
+            content is None
+            or not confidentiality.may_hold_protected(stored.res_type, content)
+            or self.ctx.actor.sees_protected_addresses
+        ):
+            return stored
+        masked = confidentiality.mask(jsonio.loads(content))
+        if masked is None:
+            return stored
+        return dataclasses.replace(stored, content=jsonio.dumps(masked).decode())
+
+    def _disclosed(self, result: WriteResult) -> WriteResult:
+        stored = self.disclose(result.stored)
+        return result if stored is result.stored else dataclasses.replace(result, stored=stored)
+
     # -- reads ----------------------------------------------------------------------------
 
     def read(self, res_type: str, res_id: str, tx: SqlTransaction | None = None) -> StoredResource:
@@ -86,7 +115,7 @@ class GuardedRepository:
             raise FhirError(
                 410, gone(f"{res_type}/{res_id} was deleted").issues, {"ETag": stored.etag}
             )
-        return stored
+        return self.disclose(stored)
 
     def vread(self, res_type: str, res_id: str, version: str) -> StoredResource:
         ensure_type(res_type)
@@ -103,7 +132,7 @@ class GuardedRepository:
                 gone(f"{res_type}/{res_id} version {version} is a deletion").issues,
                 {"ETag": stored.etag},
             )
-        return stored
+        return self.disclose(stored)
 
     def search(
         self, res_type: str | None, items: list[tuple[str, str]], tx: SqlTransaction | None = None
@@ -113,9 +142,50 @@ class GuardedRepository:
         self.guard("search", res_type)
         req = self.parser.parse(res_type, items)
         if tx is not None:
-            return Searcher(tx, self.store.registry).run(req)
-        with self.reading() as tx2:
-            return Searcher(tx2, self.store.registry).run(req)
+            result = Searcher(tx, self.store.registry).run(req)
+        else:
+            with self.reading() as tx2:
+                result = Searcher(tx2, self.store.registry).run(req)
+        result.matches = [self.disclose(m) for m in result.matches]
+        result.included = [self.disclose(m) for m in result.included]
+        return result
+
+    def history(
+        self,
+        res_type: str | None,
+        res_id: str | None,
+        *,
+        since: str | None,
+        at: str | None,
+        count: int,
+        offset: int,
+    ) -> HistoryPage:
+        """One page of versions, newest first (of one resource, a type, or everything)."""
+        self.guard("history", res_type)
+        with self.reading() as tx:
+            page = history(tx, res_type, res_id, since=since, at=at, count=count, offset=offset)
+        page.entries = [self.disclose(e) for e in page.entries]
+        return page
+
+    def everything(
+        self,
+        patient_id: str,
+        *,
+        since: str | None,
+        start: str | None,
+        end: str | None,
+        count: int | None,
+        offset: int,
+    ) -> EverythingPage:
+        """The patient's compartment (``Patient/[id]/$everything``)."""
+        self.read("Patient", patient_id)  # 404/410 and the access decision for the patient
+        self.guard("operation", "Patient")
+        with self.reading() as tx:
+            page = everything(
+                tx, patient_id, since=since, start=start, end=end, count=count, offset=offset
+            )
+        page.entries = [self.disclose(e) for e in page.entries]
+        return page
 
     def parse_search(self, res_type: str | None, items: list[tuple[str, str]]) -> SearchRequest:
         return self.parser.parse(res_type, items)
@@ -172,8 +242,8 @@ class GuardedRepository:
                 if found:
                     existing = t.read(res_type, found)
                     assert existing is not None
-                    return WriteResult(existing, created=False, noop=True)
-            return t.apply(WriteOp("POST", res_type, new_id(), resource))
+                    return self._disclosed(WriteResult(existing, created=False, noop=True))
+            return self._write(t, [WriteOp("POST", res_type, new_id(), resource)])[0]
 
     def update(
         self,
@@ -192,7 +262,8 @@ class GuardedRepository:
             body, res_type, res_id, allow_test_identities=self.settings.allow_test_identities
         )
         with self._tx(tx) as t:
-            return t.apply(WriteOp("PUT", res_type, res_id, resource, expected_version=if_match))
+            op = WriteOp("PUT", res_type, res_id, resource, expected_version=if_match)
+            return self._write(t, [op])[0]
 
     def conditional_update(
         self, res_type: str, query: str, body: Any, tx: SqlTransaction | None = None
@@ -220,7 +291,7 @@ class GuardedRepository:
         if not isinstance(patch, list):
             raise bad_request("a JSON Patch body is an array of operations")
         with self.writing() as t:
-            current = self.read(res_type, res_id, tx=t)
+            current = self.read(res_type, res_id, tx=t)  # as this actor may see it
             if if_match is not None and if_match != current.version:
                 raise error(
                     412,
@@ -245,16 +316,15 @@ class GuardedRepository:
             resource = check_body(
                 patched, res_type, res_id, allow_test_identities=self.settings.allow_test_identities
             )
-            return t.apply(
-                WriteOp("PATCH", res_type, res_id, resource, expected_version=current.version)
-            )
+            op = WriteOp("PATCH", res_type, res_id, resource, expected_version=current.version)
+            return self._write(t, [op])[0]
 
     def delete(self, res_type: str, res_id: str, tx: SqlTransaction | None = None) -> WriteResult:
         """Logical delete (a new, deleted version); deleting a deleted resource is a no-op."""
         ensure_type(res_type)
         self.guard("delete", res_type)
         with self._tx(tx) as t:
-            return t.apply(WriteOp("DELETE", res_type, res_id))
+            return self._write(t, [WriteOp("DELETE", res_type, res_id)])[0]
 
     def conditional_delete(self, res_type: str, query: str) -> list[WriteResult]:
         """Delete the one match (0 matches: nothing; more than one: 412)."""
@@ -262,7 +332,7 @@ class GuardedRepository:
         self.guard("delete", res_type)
         with self.writing() as t:
             found = self._find_one(t, res_type, query, "conditional delete")
-            return [t.apply(WriteOp("DELETE", res_type, found))] if found else []
+            return self._write(t, [WriteOp("DELETE", res_type, found)]) if found else []
 
     def apply_many(self, tx: SqlTransaction, ops: list[WriteOp]) -> list[WriteResult]:
         """Bulk writes for bundles; each op's type was guarded by the caller."""
@@ -273,7 +343,35 @@ class GuardedRepository:
                 ],
                 op.res_type,
             )
-        return tx.apply_many(ops)
+        return self._write(tx, ops)
+
+    def _write(self, tx: SqlTransaction, ops: list[WriteOp]) -> list[WriteResult]:
+        """The one way into the store for writes: the domain rules, then the write.
+
+        Keeps protected addresses that the writer cannot see, keeps national identifiers
+        unique among Patients (409), and answers as the writer may see the result.
+        """
+        if not self.ctx.actor.sees_protected_addresses:
+            for op in ops:
+                if op.resource is not None and op.res_type in confidentiality.PERSON_TYPES:
+                    current = tx.read(op.res_type, op.res_id)
+                    if current is not None and current.content and not current.deleted:
+                        op.resource = confidentiality.restore_protected(
+                            op.resource, jsonio.loads(current.content)
+                        )
+        identity.check_unique(tx, ops, self._patients_with_identifier)
+        results = tx.apply_many(ops)
+        return [self._disclosed(r) for r in results]
+
+    def _patients_with_identifier(self, tx: SqlTransaction, tokens: list[str]) -> list[str]:
+        found: list[str] = []
+        for start in range(0, len(tokens), 100):
+            value = ",".join(tokens[start : start + 100])
+            req = self.parser.parse("Patient", [("identifier", value)])
+            req.count = 1000
+            req.total = "none"
+            found += Searcher(tx, self.store.registry).ids(req)
+        return found
 
     @contextmanager
     def _tx(self, tx: SqlTransaction | None) -> Iterator[SqlTransaction]:
