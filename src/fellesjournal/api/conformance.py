@@ -44,6 +44,20 @@ OPERATIONS: tuple[Operation, ...] = (
         instance=True,
         type_level=True,
     ),
+    Operation(
+        "merge",
+        "http://hl7.org/fhir/OperationDefinition/Patient-merge",
+        ("Patient",),
+        instance=False,
+        type_level=True,
+    ),
+    Operation(
+        "duplicates",
+        "https://fellesjournal.no/fhir/OperationDefinition/Patient-duplicates",
+        ("Patient",),
+        instance=False,
+        type_level=True,
+    ),
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fellesjournal.api import instance, operations, system, type_level
+from fellesjournal.api import instance, mpi, operations, system, type_level
 from fellesjournal.api.conformance import find_operation
 from fellesjournal.api.request import FhirRequest
 from fellesjournal.api.responses import FhirResponse
@@ -22,6 +22,8 @@ Handler = Callable[[FhirRequest, GuardedRepository, str], FhirResponse]
 _OPERATION_HANDLERS: dict[str, Handler] = {
     "everything": operations.patient_everything,
     "validate": operations.validate,
+    "merge": mpi.patient_merge,
+    "duplicates": mpi.patient_duplicates,
 }
 
 

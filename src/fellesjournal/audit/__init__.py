@@ -1,0 +1,1 @@
+"""Audit: AuditEvents written in the same transaction as what they record."""

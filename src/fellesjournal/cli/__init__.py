@@ -18,6 +18,7 @@ from fellesjournal.cli.common import fail as _fail
 from fellesjournal.cli.common import settings as _settings
 from fellesjournal.cli.common import store as _store
 from fellesjournal.cli.common import system_repo as _system_repo
+from fellesjournal.cli.mpi import mpi_app
 
 app = typer.Typer(
     help="Fellesjournal: one shared patient record on FHIR R4.",
@@ -30,6 +31,7 @@ demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(id_app, name="id")
 app.add_typer(demo_app, name="demo")
+app.add_typer(mpi_app, name="mpi")
 
 
 @app.command()

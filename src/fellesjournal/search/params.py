@@ -129,6 +129,13 @@ def split_values(raw: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def escape(value: str) -> str:
+    """The search-value form of ``value``: ``\\``, ``|``, ``$`` and ``,`` escaped."""
+    for ch in "\\|$,":
+        value = value.replace(ch, "\\" + ch)
+    return value
+
+
 def unescape(value: str) -> str:
     """Drop the backslash of ``\\|``, ``\\$``, ``\\,`` and ``\\\\``."""
     if "\\" not in value:

@@ -21,6 +21,7 @@ from fellesjournal.fhir.errors import FhirError, bad_request, error, gone, not_f
 from fellesjournal.mpi import identity
 from fellesjournal.norway import confidentiality
 from fellesjournal.search.params import Parser, SearchRequest
+from fellesjournal.service import references
 from fellesjournal.service.context import RequestContext
 from fellesjournal.service.everything import EverythingPage, everything
 from fellesjournal.service.history import HistoryPage, history
@@ -186,6 +187,23 @@ class GuardedRepository:
             )
         page.entries = [self.disclose(e) for e in page.entries]
         return page
+
+    def referencing(self, tx: SqlTransaction, res_type: str, res_id: str) -> list[tuple[str, str]]:
+        """``(type, id)`` of the current resources that point at ``res_type/res_id``."""
+        self.guard("search", None)
+        return references.referencing(tx, res_type, res_id)
+
+    def compartment_counts(self, tx: SqlTransaction, patient_id: str) -> dict[str, int]:
+        """Current resources per type in a patient's compartment."""
+        self.guard("search", None)
+        return references.compartment_counts(tx, patient_id)
+
+    def scan(self, tx: SqlTransaction, res_type: str) -> Iterator[StoredResource]:
+        """Every current resource of a type, as this actor may see it."""
+        ensure_type(res_type)
+        self.guard("search", res_type)
+        for stored in references.scan(tx, res_type):
+            yield self.disclose(stored)
 
     def parse_search(self, res_type: str | None, items: list[tuple[str, str]]) -> SearchRequest:
         return self.parser.parse(res_type, items)
