@@ -42,6 +42,7 @@ test-postgresql: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.population
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools

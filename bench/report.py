@@ -181,3 +181,19 @@ def _template() -> str:
         begin, end = _markers(backend)
         parts.append(f"## {title}\n\n{begin}\nNot run yet: `{command}`.\n{end}\n")
     return "\n".join(parts)
+
+
+def write_block(path: Path, key: str, text: str) -> None:
+    """Put ``text`` between the ``key`` markers in ``path`` (appended as a section if new)."""
+    begin, end = f"<!-- bench:{key}:begin -->", f"<!-- bench:{key}:end -->"
+    old = path.read_text() if path.exists() else _template()
+    block = f"{begin}\n{text}{end}"
+    if begin in old and end in old:
+        pattern = re.compile(re.escape(begin) + r"\n.*?" + re.escape(end), re.S)
+        new = pattern.sub(lambda _: block, old)
+    else:
+        new = old.rstrip("\n") + f"\n\n## {BLOCK_TITLES.get(key, key)}\n\n{block}\n"
+    path.write_text(new)
+
+
+BLOCK_TITLES = {"population": "Demo population: patient search and type-ahead"}

@@ -1,0 +1,271 @@
+"""``python -m bench.population``: patient search and terminology on the demo population.
+
+Seeds (once, then cached under ``var/bench/``) a database with the deterministic demo
+population (``fellesjournal demo seed --patients N --seed S``, 100,000 patients by
+default), starts the server on loopback, and times the searches a registration clerk and
+a clinician make — by fødselsnummer, by name (Norwegian letters), by birth date and in
+combination — and type-ahead on ICD-10 and ICPC-2, one request after another. Writes the
+"Demo population" section of ``docs/benchmarks.md``. The cached database is rebuilt when
+the generator, the region or the schema changes (a fingerprint of their source files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+
+from bench import report
+from bench.machine import git_commit, machine_info
+from bench.procs import Service, free_port
+from bench.scenarios import Latencies
+
+REPO = Path(__file__).resolve().parent.parent
+CACHE = REPO / "var" / "bench"
+FNR = "urn:oid:2.16.578.1.12.4.1.4.1"
+ICD10 = "http://hl7.org/fhir/sid/icd-10-no?fhir_vs"
+ICPC2 = "http://hl7.org/fhir/sid/icpc-2?fhir_vs"
+FINGERPRINT_SOURCES = (
+    "src/fellesjournal/demo",
+    "src/fellesjournal/region",
+    "src/fellesjournal/store",
+)
+BUDGET_MS = 20.0
+TYPEAHEAD = ("hjer", "diab", "smerte", "brudd", "lunge", "hodepine", "ang", "k8", "I2", "J4")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m bench.population", description=__doc__.split("\n")[0]
+    )
+    p.add_argument("--patients", type=int, default=100_000)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--requests", type=int, default=300, help="timed requests per query kind")
+    p.add_argument("--warmup", type=int, default=30)
+    p.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
+    p.add_argument("--no-write", action="store_true", help="print the table only")
+    return p.parse_args(argv)
+
+
+def say(message: str) -> None:
+    print(f"[population] {message}", file=sys.stderr, flush=True)
+
+
+def fingerprint() -> str:
+    h = hashlib.sha256()
+    for folder in FINGERPRINT_SOURCES:
+        for path in sorted((REPO / folder).rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".json", ".gz"):
+                h.update(path.relative_to(REPO).as_posix().encode())
+                h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def env_for(db_path: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FELLESJOURNAL_")}
+    env.update(
+        FELLESJOURNAL_DATABASE_URL=f"sqlite:///{db_path}",
+        FELLESJOURNAL_DATA_DIR=str(db_path.parent / "data"),
+        FELLESJOURNAL_ALLOW_TEST_IDENTITIES="true",
+        FELLESJOURNAL_HOST="127.0.0.1",
+        FELLESJOURNAL_PORT=str(port),
+        FELLESJOURNAL_SECRET_KEY="bench-population",
+    )
+    return env
+
+
+def cli(*args: str, env: dict[str, str], log: Path | None = None) -> str:
+    exe = REPO / ".venv" / "bin" / "fellesjournal"
+    out = subprocess.run(
+        [str(exe), *args],
+        env=env,
+        cwd=REPO,
+        check=True,
+        stdout=subprocess.PIPE,
+        stderr=log.open("ab") if log else None,
+    )
+    return out.stdout.decode().strip()
+
+
+def ensure_seeded(patients: int, seed: int) -> tuple[Path, float | None, str]:
+    """The cached database (seeding it first when missing); seconds and rate when seeded now."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    db = CACHE / f"population-{patients}-s{seed}-{fingerprint()}.db"
+    if db.exists():
+        say(f"using cached {db.name}")
+        return db, None, "cached"
+    for old in CACHE.glob(f"population-{patients}-s{seed}-*.db*"):
+        old.unlink()
+    partial = db.with_suffix(".partial.db")
+    env = env_for(partial, 0)
+    log = CACHE / "seed.log"
+    say(f"seeding {patients:,} patients into {partial.name} (once; cached afterwards)")
+    started = time.perf_counter()
+    cli("db", "upgrade", env=env, log=log)
+    cli("demo", "seed", "--patients", str(patients), "--seed", str(seed), env=env, log=log)
+    seconds = time.perf_counter() - started
+    tail = log.read_text().strip().splitlines()[-1:] or [""]
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(str(partial) + suffix)
+        if src.exists():
+            src.rename(Path(str(db) + suffix))
+    return db, seconds, tail[0]
+
+
+def sample_patients(client: httpx.Client, n: int, rng: random.Random) -> list[dict[str, str]]:
+    """``n`` patients with a fødselsnummer, name and birth date, spread over the database."""
+    total = client.get("/fhir/Patient", params={"_summary": "count"}).json()["total"]
+    out: list[dict[str, str]] = []
+    while len(out) < n:
+        offset = rng.randrange(max(1, total - 50))
+        page = client.get(
+            "/fhir/Patient",
+            params={
+                "_count": "50",
+                "_offset": str(offset),
+                "_elements": "identifier,name,birthDate",
+            },
+        ).json()
+        for e in page.get("entry", []):
+            r = e["resource"]
+            fnr = next(
+                (i["value"] for i in r.get("identifier", []) if i.get("system") == FNR), None
+            )
+            name = (r.get("name") or [{}])[0]
+            if fnr and name.get("family") and name.get("given") and r.get("birthDate"):
+                out.append(
+                    {
+                        "fnr": fnr,
+                        "family": name["family"],
+                        "given": name["given"][0],
+                        "birthdate": r["birthDate"],
+                    }
+                )
+    rng.shuffle(out)
+    return out[:n]
+
+
+def queries(people: list[dict[str, str]]) -> dict[str, list[str]]:
+    def q(params: dict[str, str]) -> str:
+        return "/fhir/Patient?" + urlencode(params)
+
+    return {
+        "fødselsnummer (system|value)": [q({"identifier": f"{FNR}|{p['fnr']}"}) for p in people],
+        "fødselsnummer (bare value)": [q({"identifier": p["fnr"]}) for p in people],
+        "family + given": [q({"family": p["family"], "given": p["given"]}) for p in people],
+        "name prefix (type-ahead, 3 letters, _count=20)": [
+            q({"name": p["family"][:3], "_count": "20"}) for p in people
+        ],
+        "birth date": [q({"birthdate": p["birthdate"]}) for p in people],
+        "family + birth date": [
+            q({"family": p["family"], "birthdate": p["birthdate"]}) for p in people
+        ],
+        "given + family + birth date": [
+            q({"given": p["given"], "family": p["family"], "birthdate": p["birthdate"]})
+            for p in people
+        ],
+    }
+
+
+def typeahead() -> dict[str, list[str]]:
+    def q(url: str, text: str) -> str:
+        return "/fhir/ValueSet/$expand?" + urlencode({"url": url, "filter": text, "count": "20"})
+
+    return {
+        "ICD-10-NO $expand filter": [q(ICD10, t) for t in TYPEAHEAD],
+        "ICPC-2 $expand filter": [q(ICPC2, t) for t in TYPEAHEAD],
+    }
+
+
+def time_cycle(client: httpx.Client, urls: list[str], requests: int, warmup: int) -> Latencies:
+    """Each request a different URL from ``urls`` (cycled), one after another."""
+    samples: list[float] = []
+    entries = size = 0
+    for i in range(warmup + requests):
+        url = urls[i % len(urls)]
+        started = time.perf_counter()
+        resp = client.get(url)
+        body = resp.content
+        elapsed = (time.perf_counter() - started) * 1000
+        resp.raise_for_status()
+        if i >= warmup:
+            samples.append(elapsed)
+            size = len(body)
+    entries = len(resp.json().get("entry", resp.json().get("expansion", {}).get("contains", [])))
+    return Latencies(samples, entries, size)
+
+
+def render(
+    results: dict[str, Latencies],
+    patients: int,
+    resources: int,
+    seed_note: str,
+    commit: str,
+) -> str:
+    info = machine_info()
+    lines = [
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC at commit `{commit}` on "
+        f"{info.get('CPU', '?')}, {info.get('Cores', '?')} cores, {info.get('RAM', '?')} RAM; SQLite, one server worker, "
+        f"one request at a time over loopback (`python -m bench.population`).",
+        "",
+        f"Database: the demo population, {patients:,} patients and {resources:,} resources "
+        f"({seed_note}).",
+        "",
+        "| Query | p50 | p95 | max | Budget (p95) | |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, lat in results.items():
+        ok = lat.p95 <= BUDGET_MS
+        lines.append(
+            f"| {name} | {lat.p50:.1f} ms | {lat.p95:.1f} ms | {lat.max:.1f} ms | "
+            f"≤ {BUDGET_MS:.0f} ms | {'met' if ok else '**not met**'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    db, seconds, seed_line = ensure_seeded(args.patients, args.seed)
+    seed_note = f"seeded in {seconds:,.0f} s: {seed_line}" if seconds else "seeded earlier, cached"
+    port = free_port()
+    env = env_for(db, port)
+    token = cli("token", "--system", "--ttl", "7200", env=env)
+    log = CACHE / "server.log"
+    results: dict[str, Latencies] = {}
+    base = f"http://127.0.0.1:{port}"
+    serve = [
+        str(REPO / ".venv" / "bin" / "fellesjournal"),
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    with Service("fellesjournal", serve, env, log, f"{base}/fhir/metadata", cwd=REPO):
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+            resources = client.get("/fhir", params={"_summary": "count"}).json()["total"]
+            people = sample_patients(client, 200, random.Random(args.seed))
+            for name, urls in {**queries(people), **typeahead()}.items():
+                say(f"timing {name}")
+                results[name] = time_cycle(client, urls, args.requests, args.warmup)
+    for name, lat in results.items():
+        say(f"{name}: {lat.summary()}")
+    text = render(results, args.patients, resources, seed_note, git_commit(REPO))
+    print(text)
+    if not args.no_write:
+        report.write_block(args.output, "population", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
