@@ -214,7 +214,8 @@ def render(
     info = machine_info()
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC at commit `{commit}` on "
-        f"{info.get('CPU', '?')}, {info.get('Cores', '?')} cores, {info.get('RAM', '?')} RAM; SQLite, one server worker, "
+        f"{info.get('CPU', '?')}, {info.get('Cores', '?')} cores, {info.get('RAM', '?')} RAM; "
+        "SQLite, one server worker, "
         f"one request at a time over loopback (`python -m bench.population`).",
         "",
         f"Database: the demo population, {patients:,} patients and {resources:,} resources "
