@@ -94,6 +94,32 @@ def test_bad_norwegian_identifier(client) -> None:
         ),
         422,
     )
+    body = _outcome(
+        client.post(
+            "/fhir/Practitioner",
+            json={
+                "resourceType": "Practitioner",
+                "identifier": [{"system": "urn:oid:2.16.578.1.12.4.1.4.4", "value": "91x4889"}],
+            },
+        ),
+        422,
+    )
+    assert body["issue"][0]["expression"] == ["Practitioner.identifier[0].value"]
+    assert "0-9" in body["issue"][0]["diagnostics"]
+    # a fastlege named by HER-id in Patient.generalPractitioner is checked too
+    body = _outcome(
+        client.post(
+            "/fhir/Patient",
+            json={
+                "resourceType": "Patient",
+                "generalPractitioner": [
+                    {"identifier": {"system": "urn:oid:2.16.578.1.12.4.1.2", "value": "HER-1"}}
+                ],
+            },
+        ),
+        422,
+    )
+    assert body["issue"][0]["expression"] == ["Patient.generalPractitioner[0].identifier.value"]
 
 
 def test_body_too_large(app, system_token, settings) -> None:
