@@ -26,6 +26,7 @@ from fellesjournal.fhir.errors import FhirError, error
 from fellesjournal.settings import Settings
 from fellesjournal.store.migrate import check_current
 from fellesjournal.store.sql import SqlStore
+from fellesjournal.terminology import preload as preload_terminology
 
 
 def software_version() -> str:
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, store: SqlStore | None = None) 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         check_current(store.engine)
+        preload_terminology()  # type-ahead must not pay the first load (~0.1 s)
         yield
         if own_store:
             store.dispose()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fellesjournal.api import instance, mpi, operations, system, type_level
+from fellesjournal.api import instance, mpi, operations, system, terminology, type_level
 from fellesjournal.api.conformance import find_operation
 from fellesjournal.api.request import FhirRequest
 from fellesjournal.api.responses import FhirResponse
@@ -24,6 +24,9 @@ _OPERATION_HANDLERS: dict[str, Handler] = {
     "validate": operations.validate,
     "merge": mpi.patient_merge,
     "duplicates": mpi.patient_duplicates,
+    "lookup": terminology.codesystem_lookup,
+    "expand": terminology.valueset_expand,
+    "validate-code": terminology.validate_code,  # CodeSystem or ValueSet, by the path
 }
 
 
@@ -61,19 +64,24 @@ def _bundle(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirRespons
 
 _NOT_QUICK = ("_include", "_revinclude", "_has", "_sort", "_elements", "_summary")
 QUICK_MAX_COUNT = 100
+#: Terminology type-ahead: answered from an in-memory index in microseconds.
+_QUICK_OPERATIONS = ("$expand", "$lookup")
 
 
 def is_quick(req: FhirRequest) -> bool:
     """Requests answered on the event loop, without a hop to the thread pool.
 
-    Reads by id, and type-level searches without includes, chains, ``_has``, sorting or
-    large pages: they take well under a millisecond, and measured on two cores the hop
-    plus threads contending for the GIL cost more than the work (docs/benchmarks.md).
+    Reads by id, terminology look-ups, and type-level searches without includes, chains,
+    ``_has``, sorting or large pages: they take well under a millisecond, and measured on
+    two cores the hop plus threads contending for the GIL cost more than the work
+    (docs/benchmarks.md).
     """
     if req.method not in ("GET", "HEAD"):
         return False
     p = req.path
     n = len(p)
+    if n == 2 and p[1] in _QUICK_OPERATIONS:
+        return True
     if n == 2 or (n == 4 and p[2] == "_history"):
         return not req.query and not p[1].startswith(("$", "_"))
     if n != 1 or p[0].startswith("_"):
