@@ -19,6 +19,7 @@ from fellesjournal.cli.common import settings as _settings
 from fellesjournal.cli.common import store as _store
 from fellesjournal.cli.common import system_repo as _system_repo
 from fellesjournal.cli.mpi import mpi_app
+from fellesjournal.cli.org import org_app
 
 app = typer.Typer(
     help="Fellesjournal: one shared patient record on FHIR R4.",
@@ -32,6 +33,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(id_app, name="id")
 app.add_typer(demo_app, name="demo")
 app.add_typer(mpi_app, name="mpi")
+app.add_typer(org_app, name="org")
 
 
 @app.command()
