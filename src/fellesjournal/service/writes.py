@@ -9,6 +9,7 @@ from typing import Any
 
 from fellesjournal.fhir.errors import FhirError, Issue, bad_request, error
 from fellesjournal.fhir.validation import RESOURCE_TYPES, validate_resource
+from fellesjournal.norway.addresses import address_issues
 from fellesjournal.norway.identifiers import check as check_identifier
 from fellesjournal.terminology import coding_issues
 
@@ -75,12 +76,12 @@ def check_body(
 
 
 def content_issues(body: dict[str, Any], *, allow_test_identities: bool) -> list[Issue]:
-    """Structure, identifier and diagnosis-code problems of one resource (empty when valid)."""
+    """Structure, identifier, address and diagnosis-code problems (empty when valid)."""
     issues = validate_resource(
         body,
         identifier_check=partial(check_identifier, allow_test_identities=allow_test_identities),
     )
-    return [*issues, *coding_issues(body)]
+    return [*issues, *address_issues(body), *coding_issues(body)]
 
 
 def invalid(diagnostics: str, expression: str | None = None) -> FhirError:
