@@ -55,6 +55,10 @@ def _make(client: Any, grade: str, family: str) -> dict[str, Any]:
         fresh_fnr(),
         family=family,
         address=[_address(grade), {"use": "work", "line": ["Kontorgata 1"], "city": "Trondheim"}],
+        text={
+            "status": "generated",
+            "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{family}, {SECRET_STREET}</div>',
+        },
     )
     res = client.post("/fhir/Patient", json=body)
     assert res.status_code == 201

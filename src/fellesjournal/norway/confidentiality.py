@@ -11,8 +11,9 @@ these). ``ugradert`` and ``klientadresse`` are shown as they are.
 Masking happens at the guarded repository, on every resource leaving it (read, vread,
 search and includes, history, ``$everything``, write responses); the search index never
 holds a graded address's parts (:func:`index_view`), so no search can reveal them either.
-A masked resource carries the security label ``REDACTED`` so that clients know, and each
-masked address keeps its grading so the UI can show the indicator.
+A masked resource carries the security label ``REDACTED`` so that clients know, loses its
+narrative (which may spell the address out), and each masked address keeps its grading so
+the UI can show the indicator.
 """
 
 from __future__ import annotations
@@ -118,6 +119,8 @@ def mask(resource: dict[str, Any]) -> dict[str, Any] | None:
         out["contained"] = new_contained
     if not changed:
         return None
+    # The narrative may spell the address out; it cannot be masked piecewise.
+    out.pop("text", None)
     meta = dict(out.get("meta") or {})
     labels = list(meta.get("security") or [])
     if not any(type(s) is dict and s.get("code") == "REDACTED" for s in labels):
