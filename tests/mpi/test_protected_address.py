@@ -6,7 +6,6 @@ Every read path is tried: read, vread, search (by name and by the address itself
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -170,4 +169,7 @@ def test_mask_helpers() -> None:
     assert conf.index_view(res) is res
     graded = {"resourceType": "Patient", "address": [_address(conf.KLIENTADRESSE)]}
     assert conf.mask(graded) is None
-    assert conf.may_hold_protected("Observation", base64.b64encode(b"x").decode()) is False
+    assert conf.may_hold_protected('{"resourceType": "Observation"}') is False
+    assert conf.may_hold_protected(conf.EXTENSION_URL.encode()) is True
+    two = {"extension": [conf.grading_extension(conf.UGRADERT), conf.grading_extension("x")]}
+    assert conf.grading(two) == conf.STRENGT_FORTROLIG  # unknown grading fails closed

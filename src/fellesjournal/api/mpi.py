@@ -104,7 +104,7 @@ def patient_merge(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirR
     )
     target = result.target
     if isinstance(target, dict):
-        shown = target
+        shown = repo.disclose_resource(target)
     else:
         shown = jsonio.loads(repo.disclose(target).content or "{}")
     out = {

@@ -25,6 +25,7 @@ from fellesjournal.norway.identifiers import (
     DUF_SYSTEM,
     FHNR_SYSTEM,
     FNR_SYSTEM,
+    canonical_system,
 )
 from fellesjournal.store.base import WriteOp
 from fellesjournal.store.sql import SqlTransaction
@@ -38,7 +39,10 @@ NATIONAL_SYSTEMS: Final = {
 }
 #: Every system URI that means one of :data:`NATIONAL_SYSTEMS`, aliases included.
 SYSTEM_VARIANTS: Final = {
-    canonical: [canonical, *(a for a, c in ALIASES.items() if c == canonical)]
+    canonical: [
+        canonical,
+        *(a for a, c in ALIASES.items() if c == canonical),
+    ]
     for canonical in NATIONAL_SYSTEMS
 }
 
@@ -58,7 +62,7 @@ def national_identifiers(resource: dict[str, Any]) -> list[tuple[int, Key]]:
         system, value = ident.get("system"), ident.get("value")
         if type(system) is not str or type(value) is not str:
             continue
-        system = ALIASES.get(system, system)
+        system = canonical_system(system)
         if system in NATIONAL_SYSTEMS and value:
             out.append((i, (system, value)))
     return out
@@ -66,12 +70,19 @@ def national_identifiers(resource: dict[str, Any]) -> list[tuple[int, Key]]:
 
 def is_superseded(resource: dict[str, Any]) -> bool:
     """Was this Patient merged into another (inactive with a ``replaced-by`` link)?"""
+    return replaced_by(resource) is not None
+
+
+def replaced_by(resource: dict[str, Any]) -> str | None:
+    """The id of the Patient that replaced this one, if it is inactive and says so."""
     if resource.get("active") is not False:
-        return False
-    return any(
-        type(link) is dict and link.get("type") == "replaced-by"
-        for link in resource.get("link") or ()
-    )
+        return None
+    for link in resource.get("link") or ():
+        if type(link) is dict and link.get("type") == "replaced-by":
+            ref = (link.get("other") or {}).get("reference")
+            if type(ref) is str and ref.startswith("Patient/"):
+                return ref[len("Patient/") :]
+    return None
 
 
 def _claims(resource: dict[str, Any] | None) -> set[Key]:
@@ -110,7 +121,9 @@ def check_unique(tx: SqlTransaction, ops: Sequence[WriteOp], find_holders: FindH
             continue
         res = op.resource if op.method != "DELETE" else None
         batch[op.res_id] = res
-        if res is None or is_superseded(res):
+    for op in ops:
+        res = batch.get(op.res_id) if op.res_type == "Patient" else None
+        if res is None or _proven_superseded(tx, res, batch):
             continue
         for index, key in national_identifiers(res):
             other = wanted.get(key)
@@ -131,6 +144,30 @@ def check_unique(tx: SqlTransaction, ops: Sequence[WriteOp], find_holders: FindH
         for key in _claims(jsonio.loads(stored.content)) & wanted.keys():
             res_id, index = wanted[key]
             raise _conflict(res_id, index, key, holder)
+
+
+def _proven_superseded(
+    tx: SqlTransaction, resource: dict[str, Any], batch: dict[str, dict[str, Any] | None]
+) -> bool:
+    """A write that declares a Patient merged away is believed only when the record that
+    replaced it stands and holds every national identifier it had (as ``$merge`` leaves
+    them); otherwise it is checked like any standing Patient."""
+    target_id = replaced_by(resource)
+    if target_id is None:
+        return False
+    if target_id in batch:
+        target = batch[target_id]
+    else:
+        stored = tx.read("Patient", target_id)
+        target = (
+            jsonio.loads(stored.content)
+            if stored is not None and not stored.deleted and stored.content
+            else None
+        )
+    if target is None or is_superseded(target):
+        return False
+    own = {key for _i, key in national_identifiers(resource)}
+    return own <= {key for _i, key in national_identifiers(target)}
 
 
 def holders_of(resources: Iterable[tuple[str, dict[str, Any]]]) -> dict[Key, list[str]]:

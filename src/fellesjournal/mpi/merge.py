@@ -23,7 +23,7 @@ from typing import Any
 from fellesjournal.audit.events import merge_event
 from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import FhirError, Issue
-from fellesjournal.mpi.identity import is_superseded
+from fellesjournal.mpi.identity import check_unique, is_superseded
 from fellesjournal.search.fhirpath import split_reference
 from fellesjournal.search.registry import load_registry
 from fellesjournal.service.repository import GuardedRepository
@@ -171,6 +171,9 @@ def merge_patients(
         ops.append(WriteOp("PUT", "Patient", target_id, new_target))
         ops.append(WriteOp("PUT", "Patient", source_id, _merged_source(source, target_id)))
         if preview:
+            # The same checks as the real merge, so that a preview never promises what
+            # the merge would refuse.
+            check_unique(tx, ops, repo.patients_with_identifier)
             result.target = new_target
             return result
         event = merge_event(repo.ctx.actor, source_id, target_id, len(result.moved), result.summary)

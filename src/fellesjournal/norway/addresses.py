@@ -17,9 +17,7 @@ from fellesjournal.norway.identifiers import ALIASES, KOMMUNENUMMER_SYSTEM
 from fellesjournal.norway.identifiers import check as check_identifier
 
 #: Resource types with ``address`` (a list, or one Address for Location).
-ADDRESS_TYPES = frozenset(
-    {"Patient", "Person", "RelatedPerson", "Practitioner", "Organization", "Location"}
-)
+ADDRESS_TYPES = conf.ADDRESS_TYPES
 
 
 def _extensions(node: Any) -> list[tuple[int, dict[str, Any]]]:

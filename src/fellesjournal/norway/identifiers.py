@@ -301,6 +301,14 @@ _BY_LENGTH: Final = {
 }
 
 
+def canonical_system(system: str) -> str:
+    """The preferred URI for ``system``: aliases resolved, and an ``urn:oid:`` written in
+    any case (RFC 8141: the scheme and namespace are case-insensitive) in lower case."""
+    if system[:8].lower() == "urn:oid:" and not system.startswith("urn:oid:"):
+        system = "urn:oid:" + system[8:]
+    return ALIASES.get(system, system)
+
+
 def classify(
     value: str, *, allow_test_identities: bool = False, system: str | None = None
 ) -> IdentifierInfo:
@@ -316,7 +324,7 @@ def classify(
     ``system`` on the result is where the number belongs. Never raises.
     """
     if system is not None:
-        system = ALIASES.get(system, system)
+        system = canonical_system(system)
         if system not in _PERSON_SYSTEMS and system not in _FORMAT_SYSTEMS:
             system = None
     d = _digits(value)
@@ -350,9 +358,14 @@ def check(system: str, value: str, *, allow_test_identities: bool = False) -> st
     month + 40 (NAV/Dolly) numbers under ``FNR_SYSTEM``, their D-nummer variants under
     ``DNR_SYSTEM``. Under ``HNR_SYSTEM`` a month + 40 number is a real H-nummer.
     """
-    system = ALIASES.get(system, system)
-    if system not in _PERSON_SYSTEMS and system not in _FORMAT_SYSTEMS:
+    canonical = canonical_system(system)
+    if canonical not in _PERSON_SYSTEMS and canonical not in _FORMAT_SYSTEMS:
         return None
+    if canonical != ALIASES.get(system, system):
+        # The same URN in other letters: refused, so that one number has one spelling
+        # and uniqueness checks and searches cannot be sidestepped.
+        return f"write the system as {canonical}"
+    system = canonical
     return classify(value, allow_test_identities=allow_test_identities, system=system).reason
 
 

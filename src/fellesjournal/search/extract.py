@@ -598,7 +598,7 @@ def extract(resource: dict[str, Any], registry: Registry | None = None) -> Index
     plan = _plan(registry or load_registry(), rtype)
     if plan is None:
         return rows
-    if rtype in confidentiality.PERSON_TYPES and "address" in resource:
+    if "address" in resource:
         # A fortrolig or strengt fortrolig address must not be findable by any search.
         resource = confidentiality.index_view(resource)
     ctx: list[Node] = [(resource, rtype)]

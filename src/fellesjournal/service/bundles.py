@@ -153,7 +153,8 @@ def process_transaction(
             if e.if_none_exist is not None:
                 existing = tx.read(op.res_type, op.res_id)
                 if existing is not None and not existing.deleted:
-                    results[e.index] = EntryResult(e.index, "200 OK", existing, location=True)
+                    shown = repo.disclose(existing)
+                    results[e.index] = EntryResult(e.index, "200 OK", shown, location=True)
         write_ops = [(e, op) for e, op in ops if e.index not in results]
         stored = repo.apply_many(tx, [op for _e, op in write_ops])
         for (e, _op), result in zip(write_ops, stored, strict=True):

@@ -88,7 +88,7 @@ class GuardedRepository:
         content = stored.content
         if (
             content is None
-            or not confidentiality.may_hold_protected(stored.res_type, content)
+            or not confidentiality.may_hold_protected(content)
             or self.ctx.actor.sees_protected_addresses
         ):
             return stored
@@ -96,6 +96,42 @@ class GuardedRepository:
         if masked is None:
             return stored
         return dataclasses.replace(stored, content=jsonio.dumps(masked).decode())
+
+    def _disclose_versions(self, versions: list[StoredResource]) -> list[StoredResource]:
+        """:meth:`disclose` for versions from the history: an earlier version of a
+        resource whose address is protected now is masked as the current one is."""
+        if self.ctx.actor.sees_protected_addresses:
+            return versions
+        now: dict[tuple[str, str], tuple[str | None, int]] = {}
+        out = []
+        for v in versions:
+            key = (v.res_type, v.res_id)
+            if v.content is None or v.res_type not in confidentiality.ADDRESS_TYPES:
+                out.append(self.disclose(v))
+                continue
+            if key not in now:
+                current = self.store.read_current(v.res_type, v.res_id)
+                now[key] = (
+                    (
+                        confidentiality.strictest_protection(jsonio.loads(current.content)),
+                        current.version,
+                    )
+                    if current is not None and current.content
+                    else (None, 0)
+                )
+            grade, current_version = now[key]
+            if grade is None or v.version == current_version:
+                out.append(self.disclose(v))
+                continue
+            masked = confidentiality.mask_earlier_version(jsonio.loads(v.content), grade)
+            out.append(dataclasses.replace(v, content=jsonio.dumps(masked).decode()))
+        return out
+
+    def disclose_resource(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """:meth:`disclose` for a resource not (yet) stored, e.g. a preview."""
+        if self.ctx.actor.sees_protected_addresses:
+            return resource
+        return confidentiality.mask(resource) or resource
 
     def _disclosed(self, result: WriteResult) -> WriteResult:
         stored = self.disclose(result.stored)
@@ -133,7 +169,7 @@ class GuardedRepository:
                 gone(f"{res_type}/{res_id} version {version} is a deletion").issues,
                 {"ETag": stored.etag},
             )
-        return self.disclose(stored)
+        return self._disclose_versions([stored])[0]
 
     def search(
         self, res_type: str | None, items: list[tuple[str, str]], tx: SqlTransaction | None = None
@@ -165,7 +201,7 @@ class GuardedRepository:
         self.guard("history", res_type)
         with self.reading() as tx:
             page = history(tx, res_type, res_id, since=since, at=at, count=count, offset=offset)
-        page.entries = [self.disclose(e) for e in page.entries]
+        page.entries = self._disclose_versions(page.entries)
         return page
 
     def everything(
@@ -371,17 +407,20 @@ class GuardedRepository:
         """
         if not self.ctx.actor.sees_protected_addresses:
             for op in ops:
-                if op.resource is not None and op.res_type in confidentiality.PERSON_TYPES:
+                if op.resource is not None and confidentiality.needs_restore_check(
+                    op.res_type, op.resource
+                ):
                     current = tx.read(op.res_type, op.res_id)
                     if current is not None and current.content and not current.deleted:
                         op.resource = confidentiality.restore_protected(
                             op.resource, jsonio.loads(current.content)
                         )
-        identity.check_unique(tx, ops, self._patients_with_identifier)
+        identity.check_unique(tx, ops, self.patients_with_identifier)
         results = tx.apply_many(ops)
         return [self._disclosed(r) for r in results]
 
-    def _patients_with_identifier(self, tx: SqlTransaction, tokens: list[str]) -> list[str]:
+    def patients_with_identifier(self, tx: SqlTransaction, tokens: list[str]) -> list[str]:
+        """Ids of current Patients matching any ``system|value`` token (MPI checks)."""
         found: list[str] = []
         for start in range(0, len(tokens), 100):
             value = ",".join(tokens[start : start + 100])
