@@ -25,7 +25,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	FELLESJOURNAL_ALLOW_TEST_IDENTITIES=true $(BIN)/fellesjournal db upgrade
-	FELLESJOURNAL_ALLOW_TEST_IDENTITIES=true $(BIN)/fellesjournal demo load
+	FELLESJOURNAL_ALLOW_TEST_IDENTITIES=true $(BIN)/fellesjournal demo seed --if-empty
 	FELLESJOURNAL_ALLOW_TEST_IDENTITIES=true $(BIN)/fellesjournal serve
 
 ifeq ($(TEST_BACKEND),all)

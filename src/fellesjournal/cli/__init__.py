@@ -18,6 +18,7 @@ from fellesjournal.cli.common import fail as _fail
 from fellesjournal.cli.common import settings as _settings
 from fellesjournal.cli.common import store as _store
 from fellesjournal.cli.common import system_repo as _system_repo
+from fellesjournal.cli.demo import demo_app
 from fellesjournal.cli.mpi import mpi_app
 from fellesjournal.cli.org import org_app
 
@@ -28,7 +29,6 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 id_app = typer.Typer(help="Norwegian identifiers.", no_args_is_help=True)
-demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(id_app, name="id")
 app.add_typer(demo_app, name="demo")
@@ -179,17 +179,6 @@ def id_check(number: str) -> None:
         typer.echo(f"{number}: valid {info.kind}{born}")
         return
     raise _fail(f"{number}: not valid ({info.kind}): {info.reason}")
-
-
-@demo_app.command("load")
-def demo_load(force: Annotated[bool, typer.Option(help="Load even if not empty.")] = False) -> None:
-    """Load the built-in demo patients when the database has no patients."""
-    from fellesjournal.demo.builtin import load_builtin
-
-    settings = _settings()
-    repo = _system_repo(settings)
-    loaded = load_builtin(repo, force=force)
-    err.print(f"loaded {loaded} demo resources" if loaded else "database already has data")
 
 
 def main() -> None:
