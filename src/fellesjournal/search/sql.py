@@ -11,6 +11,7 @@ every row the search can return or count.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -171,11 +172,11 @@ def _value_conditions(res_type: str, crit: Criterion) -> tuple[str, str, list[Cl
                     sa.and_(t.c.system == (parts[0] or None), t.c.code == f"{parts[1]}|{parts[2]}")
                 )
             return "token", f"{p.code}:of-type", conds
-        return "token", p.code, [_token_value(t, v) for v in crit.values]
+        return "token", p.code, _token_values(t, crit.values)
     if kind == "reference":
         if mod == "identifier":
             t = T["token"]
-            return "token", f"{p.code}:identifier", [_token_value(t, v) for v in crit.values]
+            return "token", f"{p.code}:identifier", _token_values(t, crit.values)
         t = T["reference"]
         return (
             "reference",
@@ -222,6 +223,25 @@ def _starts_with(col: Any, prefix: str, like_escaped: str) -> Clause:
 
 def _token_value(t: sa.Table, v: str) -> Clause:
     return _pair(t.c.system, t.c.code, v)
+
+
+def _token_values(t: sa.Table, values: Sequence[str]) -> list[Clause]:
+    """OR-ed token values, with ``system|code`` values of one system grouped into one
+    ``system = s AND code IN (...)``: SQLite does not seek the index for a long chain of
+    OR-ed pairs (an MPI check asks for hundreds of numbers at once)."""
+    if len(values) < 3:
+        return [_token_value(t, v) for v in values]
+    by_system: dict[str, list[str]] = {}
+    out: list[Clause] = []
+    for v in values:
+        parts = split_escaped(v, "|", 1)
+        if len(parts) == 2 and parts[0] and parts[1]:
+            by_system.setdefault(parts[0], []).append(parts[1])
+        else:
+            out.append(_token_value(t, v))
+    for system, codes in by_system.items():
+        out.append(sa.and_(t.c.code.in_(codes), t.c.system == system))
+    return out
 
 
 def _reference_value(t: sa.Table, targets: tuple[str, ...], type_mod: str | None, v: str) -> Clause:

@@ -332,14 +332,21 @@ class SqlTransaction:
             if row is not None:
                 found[keys[0]] = (row[0], bool(row[1]), row[2])
             return found
-        for chunk in _chunks(keys, 400):
-            stmt = (
-                sa.select(_R.c.res_type, _R.c.res_id, _R.c.version, _R.c.deleted, _R.c.last_updated)
-                .where(sa.tuple_(_R.c.res_type, _R.c.res_id).in_(chunk))
-                .with_for_update()
-            )
-            for t, i, v, d, lu in self.conn.execute(stmt):
-                found[(t, i)] = (v, d, lu)
+        # One query per type with ``res_id IN (...)``: SQLite scans the whole table for a
+        # row-value ``(res_type, res_id) IN (VALUES ...)``, so bulk PUTs slowed down as the
+        # table grew (7 s a batch at 100,000 resources; 0.35 s grouped by type).
+        by_type: dict[str, list[str]] = {}
+        for t, i in keys:
+            by_type.setdefault(t, []).append(i)
+        for res_type, ids in by_type.items():
+            for chunk in _chunks(ids, 400):
+                stmt = (
+                    sa.select(_R.c.res_id, _R.c.version, _R.c.deleted, _R.c.last_updated)
+                    .where(_R.c.res_type == res_type, _R.c.res_id.in_(chunk))
+                    .with_for_update()
+                )
+                for i, v, d, lu in self.conn.execute(stmt):
+                    found[(res_type, i)] = (v, d, lu)
         return found
 
     def _next_seqs(self, n: int) -> list[int]:
