@@ -5,16 +5,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from fellesjournal.norway.identifiers import FNR_SYSTEM
+from fellesjournal.norway.identifiers import FNR_SYSTEM, with_control_digits
 
-_W1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
-_W2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _rng = random.SystemRandom()
-
-
-def _control(digits: list[int], weights: tuple[int, ...]) -> int | None:
-    k = 11 - sum(d * w for d, w in zip(digits, weights, strict=True)) % 11
-    return 0 if k == 11 else None if k == 10 else k
 
 
 def person_number(
@@ -23,14 +16,10 @@ def person_number(
     """A number with both control digits right: month + 80 is Tenor, + 40 an H-nummer,
     day + 40 a D-nummer."""
     for i in range(individ, individ + 200):
-        digits = [
-            int(c)
-            for c in f"{day + day_add:02d}{month + month_add:02d}{year % 100:02d}{i % 500:03d}"
-        ]
-        k1 = _control(digits, _W1)
-        k2 = None if k1 is None else _control([*digits, k1], _W2)
-        if k1 is not None and k2 is not None:
-            return "".join(map(str, [*digits, k1, k2]))
+        body = f"{day + day_add:02d}{month + month_add:02d}{year % 100:02d}{i % 500:03d}"
+        number = with_control_digits(body)
+        if number is not None:
+            return number
     raise AssertionError("no valid number found")
 
 

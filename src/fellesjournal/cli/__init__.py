@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from fellesjournal.cli.common import err
 from fellesjournal.cli.common import fail as _fail
+from fellesjournal.cli.common import progress as progress_bar
 from fellesjournal.cli.common import settings as _settings
 from fellesjournal.cli.common import store as _store
 from fellesjournal.cli.common import system_repo as _system_repo
@@ -99,13 +99,7 @@ def import_(paths: Annotated[list[Path], typer.Argument(help="Files or folders."
         raise _fail("no .json, .json.bz2 or .ndjson files found")
     started = time.perf_counter()
     count = 0
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeRemainingColumn(),
-        console=err,
-    ) as progress:
+    with progress_bar() as progress:
         task = progress.add_task("importing", total=sum(f.stat().st_size for f in files))
 
         def report(res: FileResult) -> None:

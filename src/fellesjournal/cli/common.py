@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from fellesjournal.service.repository import GuardedRepository
 from fellesjournal.settings import Settings
 from fellesjournal.store.sql import SqlStore
 
 err = Console(stderr=True)
+
+
+def progress() -> Progress:
+    """The progress bar of long commands (import, seeding), on stderr."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=err,
+    )
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

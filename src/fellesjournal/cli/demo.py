@@ -15,9 +15,9 @@ import time
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from fellesjournal.cli.common import err, fail, settings, system_repo
+from fellesjournal.cli.common import progress as progress_bar
 
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 
@@ -66,13 +66,7 @@ def demo_seed(
     except Exception as exc:  # noqa: BLE001 - a database failure: one line, exit 1
         raise fail(f"writing the region failed: {str(exc).splitlines()[0]}") from None
     region = with_members(build_region(), members)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeRemainingColumn(),
-        console=err,
-    ) as progress:
+    with progress_bar() as progress:
         task = progress.add_task("seeding", total=max(patients, 1))
         started = time.perf_counter()
 

@@ -9,29 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fellesjournal.norway.identifiers import FNR_SYSTEM, HPR_SYSTEM, ORGNR_SYSTEM
+from fellesjournal.norway.identifiers import (
+    FNR_SYSTEM,
+    HPR_SYSTEM,
+    ORGNR_SYSTEM,
+    with_control_digits,
+)
 from fellesjournal.service.repository import GuardedRepository
-
-_W1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
-_W2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
-
-
-def _control(digits: list[int], weights: tuple[int, ...]) -> int | None:
-    k = 11 - sum(d * w for d, w in zip(digits, weights, strict=True)) % 11
-    return 0 if k == 11 else (None if k == 10 else k)
 
 
 def tenor_number(day: int, month: int, year: int, individ: int) -> str:
     """A valid Tenor test fødselsnummer (month + 80) near the given individnummer."""
     for i in range(individ, individ + 100):
-        digits = [int(c) for c in f"{day:02d}{month + 80:02d}{year % 100:02d}{i % 1000:03d}"]
-        k1 = _control(digits, _W1)
-        if k1 is None:
-            continue
-        k2 = _control([*digits, k1], _W2)
-        if k2 is None:
-            continue
-        return "".join(map(str, [*digits, k1, k2]))
+        number = with_control_digits(f"{day:02d}{month + 80:02d}{year % 100:02d}{i % 1000:03d}")
+        if number is not None:
+            return number
     raise ValueError("no valid number in range")  # pragma: no cover - cannot happen
 
 

@@ -21,11 +21,9 @@ from itertools import accumulate
 from typing import Final, Generic, TypeVar
 
 from fellesjournal.demo import names
+from fellesjournal.norway.identifiers import with_control_digits
 
 T = TypeVar("T")
-
-_W1: Final = (3, 7, 6, 1, 8, 9, 4, 5, 2)
-_W2: Final = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 
 
 class Weighted(Generic[T]):
@@ -39,11 +37,6 @@ class Weighted(Generic[T]):
 
     def pick(self, rng: random.Random) -> T:
         return self.items[bisect(self.cum, rng.random() * self.cum[-1])]
-
-
-def _control(digits: Sequence[int], weights: Sequence[int]) -> int | None:
-    k = 11 - sum(d * w for d, w in zip(digits, weights, strict=True)) % 11
-    return 0 if k == 11 else (None if k == 10 else k)
 
 
 @cache
@@ -90,15 +83,8 @@ def person_number(
     start = rng.randrange(len(candidates))
     for n in range(len(candidates)):
         individ = candidates[(start + n) % len(candidates)]
-        digits = [*prefix, individ // 100, individ // 10 % 10, individ % 10]
-        k1 = _control(digits, _W1)
-        if k1 is None:
-            continue
-        k2 = _control([*digits, k1], _W2)
-        if k2 is None:
-            continue
-        number = "".join(map(str, [*digits, k1, k2]))
-        if number not in used:
+        number = with_control_digits("".join(map(str, prefix)) + f"{individ:03d}")
+        if number is not None and number not in used:
             used.add(number)
             return number
     raise ValueError(f"no person numbers left for {born}")  # ~450 per day and sex

@@ -27,6 +27,7 @@ from fellesjournal.demo.identity import (
     street_line,
 )
 from fellesjournal.demo.places import Local, Places, Team
+from fellesjournal.norway import confidentiality
 from fellesjournal.norway.identifiers import (
     DNR_SYSTEM,
     FNR_SYSTEM,
@@ -36,10 +37,10 @@ from fellesjournal.norway.identifiers import (
 from fellesjournal.region.model import Municipality, Staff
 
 MIDDLENAME_URL: Final = "http://hl7.no/fhir/StructureDefinition/no-basis-middlename"
-MUNICIPALITY_URL: Final = "http://hl7.no/fhir/StructureDefinition/no-basis-municipalitycode"
+MUNICIPALITY_URL: Final = confidentiality.MUNICIPALITY_EXTENSION
 OFFICIAL_URL: Final = "http://hl7.no/fhir/StructureDefinition/no-basis-address-official"
-GRADING_URL: Final = "http://ehelse.no/fhir/StructureDefinition/gd-address-confidentiality"
-GRADING_SYSTEM: Final = "http://ehelse.no/fhir/CodeSystem/gd-address-confidentiality"
+GRADING_URL: Final = confidentiality.EXTENSION_URL
+GRADING_SYSTEM: Final = confidentiality.CODE_SYSTEM
 GRADINGS: Final = {
     "ugradert": "Ugradert",
     "klientadresse": "Klientadresse",

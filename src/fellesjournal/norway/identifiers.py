@@ -301,6 +301,27 @@ _BY_LENGTH: Final = {
 }
 
 
+_K1_WEIGHTS: Final = (3, 7, 6, 1, 8, 9, 4, 5, 2)
+_K2_WEIGHTS: Final = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+
+
+def with_control_digits(body: str) -> str | None:
+    """The 11-digit person number for a 9-digit ``body`` (date + individnummer), by the
+    pre-2032 rule, or None when no control digit exists for it. For making numbers
+    (demo data, tests); checking is :func:`check`'s job."""
+    digits = [int(c) for c in body]
+    k1 = _mod11(digits, _K1_WEIGHTS)
+    k2 = None if k1 is None else _mod11([*digits, k1], _K2_WEIGHTS)
+    if k1 is None or k2 is None:
+        return None
+    return f"{body}{k1}{k2}"
+
+
+def _mod11(digits: list[int], weights: tuple[int, ...]) -> int | None:
+    k = 11 - sum(d * w for d, w in zip(digits, weights, strict=True)) % 11
+    return 0 if k == 11 else (None if k == 10 else k)
+
+
 def canonical_system(system: str) -> str:
     """The preferred URI for ``system``: aliases resolved, and an ``urn:oid:`` written in
     any case (RFC 8141: the scheme and namespace are case-insensitive) in lower case."""
