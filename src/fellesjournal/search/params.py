@@ -98,7 +98,8 @@ class SearchRequest:
     revincludes: list[Include] = field(default_factory=list)
     summary: str | None = None
     elements: tuple[str, ...] | None = None
-    total: str = "accurate"
+    #: ``None``: the server's choice (exact up to :data:`TOTAL_CAP` matches, else absent).
+    total: str | None = None
     ignored: list[str] = field(default_factory=list)
     """Parameters that were not understood (ignored with a warning unless strict)."""
 

@@ -273,7 +273,10 @@ def _date_value(low: Any, high: Any, raw: str) -> Clause:
     qlow, qhigh = _parse_date(v)
     contained = sa.and_(low >= qlow, high <= qhigh)
     if prefix == "eq":
-        return contained
+        # ``low <= qhigh`` follows from the other two (low <= high), but it bounds the
+        # index range on (param, low): without it, birthdate=1960-05-05 read every row
+        # from 1960 on (3-7 ms at 100,000 patients, and worse in combinations).
+        return sa.and_(low >= qlow, low <= qhigh, high <= qhigh)
     if prefix == "ne":
         return sa.not_(contained)
     if prefix == "gt":

@@ -23,6 +23,10 @@ R = schema.resources
 REF = schema.idx_reference
 MAX_INCLUDE_DEPTH = 4
 MAX_INCLUDED = 5000
+#: Without ``_total``, a search counts its matches up to this many and leaves
+#: ``Bundle.total`` out beyond (a type-ahead on "han" matches thousands; counting them
+#: all cost more than finding the page). ``_total=accurate`` always counts.
+TOTAL_CAP = 1000
 
 
 @dataclass
@@ -78,11 +82,19 @@ class Searcher:
         if req.total != "none":
             if req.offset == 0 and not result.has_more and req.count > 0:
                 result.total = len(result.matches)
+            elif req.total is None:
+                result.total = self._count_capped(base, TOTAL_CAP)
             else:
                 result.total = self._count(base)
         if result.matches and (req.includes or req.revincludes):
             result.included = self._includes(req, result.matches)
         return result
+
+    def _count_capped(self, base: sa.Select[Any], cap: int) -> int | None:
+        """The exact count when it is at most ``cap``, else None (no ``Bundle.total``)."""
+        limited = base.with_only_columns(R.c.res_id).limit(cap + 1).subquery()
+        n = int(self.tx.execute(sa.select(sa.func.count()).select_from(limited)).scalar_one())
+        return n if n <= cap else None
 
     def _count(self, base: sa.Select[Any]) -> int:
         return int(

@@ -77,7 +77,9 @@ resource_history = sa.Table(
 )
 
 
-def _index_table(name: str, *columns: sa.Column[Any], lookup: tuple[str, ...]) -> sa.Table:
+def _index_table(
+    name: str, *columns: sa.Column[Any], lookup: tuple[str, ...], covering: tuple[str, ...] = ()
+) -> sa.Table:
     return sa.Table(
         name,
         metadata,
@@ -86,7 +88,8 @@ def _index_table(name: str, *columns: sa.Column[Any], lookup: tuple[str, ...]) -
         sa.Column("param", sa.String(100), nullable=False),
         *columns,
         sa.Index(f"ix_{name}_owner", "res_type", "res_id"),
-        sa.Index(f"ix_{name}_lookup", "res_type", "param", *lookup),
+        # Covering: a criterion's subquery reads res_id from the index alone (0002).
+        sa.Index(f"ix_{name}_lookup", "res_type", "param", *lookup, *covering),
     )
 
 
@@ -95,6 +98,7 @@ idx_string = _index_table(
     sa.Column("value", sa.String(512), nullable=False),
     sa.Column("exact", sa.String(512), nullable=False),
     lookup=("value",),
+    covering=("res_id",),
 )
 idx_token = _index_table(
     "idx_token",
@@ -102,6 +106,7 @@ idx_token = _index_table(
     sa.Column("code", sa.String(512)),
     sa.Column("text", sa.String(512)),
     lookup=("code", "system"),
+    covering=("res_id",),
 )
 idx_reference = _index_table(
     "idx_reference",
@@ -109,6 +114,7 @@ idx_reference = _index_table(
     sa.Column("target_id", sa.String(ID_LEN)),
     sa.Column("url", sa.String(1024)),
     lookup=("target_id", "target_type"),
+    covering=("res_id",),
 )
 sa.Index("ix_idx_reference_target", idx_reference.c.target_type, idx_reference.c.target_id)
 idx_date = _index_table(
@@ -116,6 +122,7 @@ idx_date = _index_table(
     sa.Column("low", sa.BigInteger, nullable=False),
     sa.Column("high", sa.BigInteger, nullable=False),
     lookup=("low", "high"),
+    covering=("res_id",),
 )
 idx_number = _index_table(
     "idx_number",
@@ -169,5 +176,5 @@ change_counter = sa.Table(
 """SQLite's change sequence (one writer, so a counter row suffices). PostgreSQL uses the
 SEQUENCE ``change_seq`` instead, which takes no row lock."""
 
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 """The Alembic head this code expects; the server refuses to start on any other."""
