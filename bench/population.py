@@ -159,7 +159,9 @@ def queries(people: list[dict[str, str]]) -> dict[str, list[str]]:
         return "/fhir/Patient?" + urlencode(params)
 
     return {
-        "fødselsnummer (system and value)": [q({"identifier": f"{FNR}|{p['fnr']}"}) for p in people],
+        "fødselsnummer (system and value)": [
+            q({"identifier": f"{FNR}|{p['fnr']}"}) for p in people
+        ],
         "fødselsnummer (bare value)": [q({"identifier": p["fnr"]}) for p in people],
         "family + given": [q({"family": p["family"], "given": p["given"]}) for p in people],
         "name prefix (type-ahead, 3 letters, _count=20)": [
