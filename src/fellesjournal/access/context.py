@@ -1,0 +1,44 @@
+"""The work context a health worker acts in, and the citizen behind a patient token.
+
+A practitioner's token names one PractitionerRole (the work context chosen at sign-in):
+the Practitioner (HPR-nummer), the unit (an Organization, ``PractitionerRole.organization``)
+with its ``partOf`` chain up to the health trust or municipality, the role (what they do
+there) and the profession. Access decisions (``access/policy.py``,
+``access/relations.py``) read it from here; it is resolved from the stored resources once
+per role and cached briefly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class WorkContext:
+    """One health worker in one work context."""
+
+    practitioner_id: str  #: ``Practitioner`` id, e.g. ``hpr-991234567``
+    hpr: str  #: HPR-nummer
+    role_id: str  #: ``PractitionerRole`` id
+    unit_id: str  #: ``Organization`` id of the unit (``PractitionerRole.organization``)
+    #: The unit's ``partOf`` chain, nearest first, ending at the health trust or
+    #: municipality and then the RHF (e.g. ``("stolav-medisin", "stolav", "hmn")``).
+    parents: tuple[str, ...]
+    #: ``doctor``, ``nurse``, ``secretary``, ``therapist``, ``unit-leader`` or
+    #: ``privacy-officer`` (``fellesjournal.region.model.ROLES``)
+    role: str
+    profession: str | None = None  #: Volven 9060 code, e.g. ``LE``, ``SP``
+    specialty: str | None = None  #: Volven 8655 code of the unit/role, when known
+
+    @property
+    def organizations(self) -> tuple[str, ...]:
+        """The unit and every organisation above it."""
+        return (self.unit_id, *self.parents)
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenContext:
+    """The citizen behind a patient token: their own Patient record."""
+
+    fnr: str
+    patient_id: str
