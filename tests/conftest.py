@@ -7,6 +7,7 @@ the run fails (it is never silently skipped).
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,10 +64,30 @@ def _fresh_pg_database(name: str) -> str:
 
 
 def fresh_database_url(tmp: Path, label: str) -> str:
-    """A new, empty database on the backend under test."""
+    """A new, empty database on the backend under test.
+
+    PostgreSQL databases are named by label, xdist worker and process, so that two test
+    runs on one machine never drop each other's database; they are dropped at exit.
+    """
     if BACKEND == "postgresql":
-        return _fresh_pg_database(f"fj_{label}_{_worker()}".lower())
+        name = f"fj_{label}_{_worker()}_{os.getpid()}".lower()
+        url = _fresh_pg_database(name)
+        atexit.register(_drop_pg_database, name)
+        return url
     return f"sqlite:///{tmp / (label + '.db')}"
+
+
+def _drop_pg_database(name: str) -> None:
+    admin = sa.create_engine(
+        PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    except sa.exc.SQLAlchemyError:
+        pass  # best effort: a leftover test database harms nothing
+    finally:
+        admin.dispose()
 
 
 def make_settings(url: str, data_dir: Path, **overrides: object) -> Settings:
