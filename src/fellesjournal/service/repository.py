@@ -411,7 +411,12 @@ class GuardedRepository:
                     op.res_type, op.resource
                 ):
                     current = tx.read(op.res_type, op.res_id)
-                    if current is not None and current.content and not current.deleted:
+                    if (
+                        current is not None
+                        and current.content
+                        and not current.deleted
+                        and confidentiality.may_hold_protected(current.content)
+                    ):
                         op.resource = confidentiality.restore_protected(
                             op.resource, jsonio.loads(current.content)
                         )
