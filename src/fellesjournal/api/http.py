@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from fellesjournal.access.actor import actor_from_claims
+from fellesjournal.access.resolve import ContextResolver
 from fellesjournal.api.request import FhirRequest
 from fellesjournal.api.responses import FHIR_JSON, FhirResponse, dumps, error_response
 from fellesjournal.api.router import dispatch, is_quick
@@ -62,10 +63,13 @@ class FhirEndpoint:
         store: SqlStore,
         verifier: TokenVerifier,
         statement: dict[str, Any],
+        resolver: ContextResolver | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.verifier = verifier
+        #: Attaches the work context / citizen to practitioners' and patients' actors.
+        self.resolver = resolver or ContextResolver(store, settings)
         self.base = settings.fhir_base_url
         self.metadata = dumps(statement)
 
@@ -84,7 +88,9 @@ class FhirEndpoint:
             }
             self._check_format(query, headers)
             claims = self.verifier.verify(bearer_token(headers.get("authorization")))
-            actor = actor_from_claims(dict(claims.raw), claims.scopes)
+            # A practitioner's role or a citizen's record is checked against the stored
+            # data here (cached ~60 s); a revoked one answers 401. System actors pass as is.
+            actor = self.resolver.resolve(actor_from_claims(dict(claims.raw), claims.scopes))
             body = await self._body(receive, headers)
             req = FhirRequest(method, segments, query, headers, body)
             repo = GuardedRepository(

@@ -202,6 +202,47 @@ def issue_system_token(
     return issue_token(settings, "system", claims, ttl)
 
 
+def issue_practitioner_token(
+    settings: Settings,
+    hpr: str,
+    role_id: str,
+    practitioner_id: str,
+    ttl: int = 3600,
+    permissions: tuple[str, ...] = (),
+) -> str:
+    """A health worker's token in one work context (SMART v1 scope ``user/*.*``).
+
+    Claims: ``sub`` the HPR-nummer, ``fhir_actor: practitioner``,
+    ``fhirUser: Practitioner/{practitioner_id}``, ``fj_role: PractitionerRole/{role_id}``.
+    Nothing is checked against the stored data here (the ``token`` command does that
+    before calling, and the server on every request).
+    """
+    claims: dict[str, Any] = {
+        "fhir_actor": "practitioner",
+        "scope": "user/*.*",
+        "fhirUser": f"Practitioner/{practitioner_id}",
+        "fj_role": f"PractitionerRole/{role_id}",
+    }
+    if permissions:
+        claims["fj_permissions"] = list(permissions)
+    return issue_token(settings, hpr, claims, ttl)
+
+
+def issue_patient_token(settings: Settings, fnr: str, patient_id: str, ttl: int = 3600) -> str:
+    """A citizen's token for their own record (SMART v1 scope ``patient/*.read``).
+
+    Claims: ``sub`` the fødselsnummer or D-nummer, ``fhir_actor: patient``,
+    ``fhirUser: Patient/{patient_id}``. Unchecked here, as for
+    :func:`issue_practitioner_token`.
+    """
+    claims: dict[str, Any] = {
+        "fhir_actor": "patient",
+        "scope": "patient/*.read",
+        "fhirUser": f"Patient/{patient_id}",
+    }
+    return issue_token(settings, fnr, claims, ttl)
+
+
 # --------------------------------------------------------------------------- SMART
 
 SCOPES_SUPPORTED = ["system/*.*", "user/*.*", "patient/*.*", "openid", "fhirUser", "launch"]

@@ -133,9 +133,15 @@ def import_(paths: Annotated[list[Path], typer.Argument(help="Files or folders."
 @app.command()
 def token(
     system: Annotated[bool, typer.Option("--system", help="Full system access.")] = False,
-    practitioner: Annotated[str | None, typer.Option(help="HPR-nummer.")] = None,
-    role: Annotated[str | None, typer.Option(help="PractitionerRole id.")] = None,
-    patient: Annotated[str | None, typer.Option(help="Fødselsnummer.")] = None,
+    practitioner: Annotated[
+        str | None, typer.Option(help="HPR-nummer of a health worker (needs --role).")
+    ] = None,
+    role: Annotated[
+        str | None, typer.Option(help="PractitionerRole id: the health worker's work context.")
+    ] = None,
+    patient: Annotated[
+        str | None, typer.Option(help="Fødselsnummer or D-nummer of a citizen.")
+    ] = None,
     ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
     protected_addresses: Annotated[
         bool,
@@ -144,8 +150,23 @@ def token(
         ),
     ] = False,
 ) -> None:
-    """Print a token from the built-in issuer (demo and tests)."""
+    """Print a token from the built-in issuer (demo and tests).
+
+    Exactly one of --system, --practitioner HPR --role PRACTITIONERROLE_ID, or
+    --patient FNR. Health workers' and citizens' tokens are checked against the stored
+    data first (the role exists, is active and is theirs; one standing Patient holds
+    the number), and again by the server on every request.
+    """
     from fellesjournal.access.actor import PROTECTED_ADDRESSES
+    from fellesjournal.access.resolve import (
+        NotResolved,
+        check_hpr,
+        find_patient,
+        person_system,
+        repo_reader,
+        work_context,
+    )
+    from fellesjournal.auth.issuer import issue_patient_token, issue_practitioner_token
     from fellesjournal.auth.tokens import issue_system_token
 
     settings = _settings()
@@ -153,13 +174,38 @@ def token(
         raise _fail("the built-in issuer is disabled (FELLESJOURNAL_ISSUER_ENABLED=false)")
     if ttl <= 0:
         raise _fail("--ttl must be a positive number of seconds")
+    if system + (practitioner is not None) + (patient is not None) != 1:
+        raise _fail(
+            "say which token: exactly one of --system, --practitioner HPR --role ID, --patient FNR"
+        )
+    if role is not None and practitioner is None:
+        raise _fail("--role goes with --practitioner")
+    permissions = (PROTECTED_ADDRESSES,) if protected_addresses else ()
     if system:
-        permissions = (PROTECTED_ADDRESSES,) if protected_addresses else ()
         typer.echo(issue_system_token(settings, ttl=ttl, permissions=permissions))
         return
-    if practitioner or patient or role:
-        raise _fail("health worker and citizen tokens come with access control; use --system")
-    raise _fail("say which token: --system")
+    try:
+        if practitioner is not None:
+            hpr = practitioner.strip()
+            if not role or not role.strip():
+                raise _fail("--practitioner needs --role PRACTITIONERROLE_ID")
+            check_hpr(hpr)  # before opening the database
+            work = work_context(repo_reader(_system_repo(settings)), hpr=hpr, role_id=role.strip())
+            typer.echo(
+                issue_practitioner_token(
+                    settings, hpr, work.role_id, work.practitioner_id, ttl, permissions
+                )
+            )
+            return
+        assert patient is not None
+        if protected_addresses:
+            raise _fail("--protected-addresses is for --system and --practitioner tokens")
+        fnr = patient.strip()
+        number_system = person_system(fnr, allow_test_identities=settings.allow_test_identities)
+        patient_id = find_patient(_system_repo(settings), fnr, number_system)
+        typer.echo(issue_patient_token(settings, fnr, patient_id, ttl))
+    except NotResolved as exc:
+        raise _fail(str(exc)) from None
 
 
 @id_app.command("check")
