@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from fellesjournal.cli.audit import audit_app
 from fellesjournal.cli.common import err
 from fellesjournal.cli.common import fail as _fail
 from fellesjournal.cli.common import progress as progress_bar
@@ -34,6 +35,7 @@ app.add_typer(id_app, name="id")
 app.add_typer(demo_app, name="demo")
 app.add_typer(mpi_app, name="mpi")
 app.add_typer(org_app, name="org")
+app.add_typer(audit_app, name="audit")
 
 
 @app.command()

@@ -176,5 +176,32 @@ change_counter = sa.Table(
 """SQLite's change sequence (one writer, so a counter row suffices). PostgreSQL uses the
 SEQUENCE ``change_seq`` instead, which takes no row lock."""
 
-SCHEMA_REVISION = "0002"
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("recorded", sa.String(40), nullable=False),
+    sa.Column("patient_id", sa.String(ID_LEN)),
+    sa.Column("agent", sa.Text, nullable=False),
+    sa.Column("action", sa.String(8), nullable=False),
+    sa.Column("outcome", sa.String(8), nullable=False),
+    # Text on both backends, never JSONB: the hash covers these exact bytes.
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index("ix_audit_log_patient", "patient_id", "seq"),
+    sa.Index("ix_audit_log_recorded", "recorded"),
+)
+"""The append-only, hash-chained AuditEvent log (``audit/log.py``; triggers in 0003)."""
+
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+"""One row: the last seq and hash of ``audit_log``, moved in the appending transaction."""
+
+SCHEMA_REVISION = "0003"
 """The Alembic head this code expects; the server refuses to start on any other."""
