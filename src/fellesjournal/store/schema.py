@@ -114,7 +114,6 @@ idx_reference = _index_table(
     sa.Column("target_id", sa.String(ID_LEN)),
     sa.Column("url", sa.String(1024)),
     lookup=("target_id", "target_type"),
-    covering=("res_id",),
 )
 sa.Index("ix_idx_reference_target", idx_reference.c.target_type, idx_reference.c.target_id)
 idx_date = _index_table(
@@ -203,5 +202,5 @@ audit_head = sa.Table(
 )
 """One row: the last seq and hash of ``audit_log``, moved in the appending transaction."""
 
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 """The Alembic head this code expects; the server refuses to start on any other."""
