@@ -75,6 +75,12 @@ class Block:
         return self.kind not in ("practitioner", "role")
 
 
+def _provision_actor(ref: str) -> dict[str, Any]:
+    """A ``provision.actor``: the person or organisation the provision is about."""
+    role = {"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "PRCP"}
+    return {"role": {"coding": [role]}, "reference": {"reference": ref}}
+
+
 def _category(code: str, display: str) -> list[dict[str, Any]]:
     return [{"coding": [{"system": CATEGORY_SYSTEM, "code": code, "display": display}]}]
 
@@ -90,19 +96,7 @@ def block_consent(
     """A block of ``actor_ref`` from the patient's record (or from ``resources`` only)."""
     provision: dict[str, Any] = {
         "type": "deny",
-        "actor": [
-            {
-                "role": {
-                    "coding": [
-                        {
-                            "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
-                            "code": "PRCP",
-                        }
-                    ]
-                },
-                "reference": {"reference": actor_ref},
-            }
-        ],
+        "actor": [_provision_actor(actor_ref)],
     }
     data = [{"meaning": "instance", "reference": {"reference": r}} for r in resources]
     if data:
@@ -152,19 +146,7 @@ def break_glass_consent(
         "provision": {
             "type": "permit",
             "period": {"start": start, "end": end},
-            "actor": [
-                {
-                    "role": {
-                        "coding": [
-                            {
-                                "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
-                                "code": "PRCP",
-                            }
-                        ]
-                    },
-                    "reference": {"reference": f"Practitioner/{ctx.practitioner_id}"},
-                }
-            ],
+            "actor": [_provision_actor(f"Practitioner/{ctx.practitioner_id}")],
         },
     }
 

@@ -7,20 +7,16 @@ change itself, so a change and its record commit or fail together.
 
 from __future__ import annotations
 
-import datetime
 from typing import Any, Final
 
 from fellesjournal.access.actor import Actor
+from fellesjournal.fhir.instants import now_instant
 
 DCM: Final = "http://dicom.nema.org/resources/ontology/DCM"
 RESTFUL: Final = "http://hl7.org/fhir/restful-interaction"
 OBJECT_ROLE: Final = "http://terminology.hl7.org/CodeSystem/object-role"
 #: Our own subtypes, for events with no standard code (``patient-merge``).
 SUBTYPE_SYSTEM: Final = "https://fellesjournal.no/fhir/CodeSystem/audit-event-subtype"
-
-
-def now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
 
 
 def agent(actor: Actor) -> dict[str, Any]:
@@ -64,7 +60,7 @@ def merge_event(
             {"system": SUBTYPE_SYSTEM, "code": "patient-merge", "display": "Patient merge"},
         ],
         "action": "U",
-        "recorded": now(),
+        "recorded": now_instant(),
         "outcome": "0",
         "outcomeDesc": description,
         "agent": [agent(actor)],

@@ -35,8 +35,8 @@ from fellesjournal.norway.identifiers import (
     KOMMUNENUMMER_SYSTEM,
 )
 from fellesjournal.region.model import Municipality, Staff
+from fellesjournal.search.extract import MIDDLENAME_URL
 
-MIDDLENAME_URL: Final = "http://hl7.no/fhir/StructureDefinition/no-basis-middlename"
 MUNICIPALITY_URL: Final = confidentiality.MUNICIPALITY_EXTENSION
 OFFICIAL_URL: Final = "http://hl7.no/fhir/StructureDefinition/no-basis-address-official"
 GRADING_URL: Final = confidentiality.EXTENSION_URL
