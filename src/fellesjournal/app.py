@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fellesjournal.api.conformance import capability_statement
 from fellesjournal.api.http import SECURITY_HEADERS, FhirEndpoint
 from fellesjournal.api.responses import FHIR_JSON, error_response
+from fellesjournal.audit.sink import AuditSink
 from fellesjournal.auth.tokens import BuiltinIssuer, TokenVerifier, smart_configuration
 from fellesjournal.fhir.errors import FhirError, error
 from fellesjournal.settings import Settings
@@ -88,7 +89,8 @@ def create_app(settings: Settings | None = None, store: SqlStore | None = None) 
     store = store or SqlStore.from_settings(settings)
     verifier = TokenVerifier.from_settings(settings)
     statement = capability_statement(settings, store.registry, software_version())
-    fhir = FhirEndpoint(settings, store, verifier, statement)
+    sink = AuditSink(store)
+    fhir = FhirEndpoint(settings, store, verifier, statement, sink=sink)
 
     async def smart(request: Request) -> Response:
         try:
@@ -111,6 +113,7 @@ def create_app(settings: Settings | None = None, store: SqlStore | None = None) 
         check_current(store.engine)
         preload_terminology()  # type-ahead must not pay the first load (~0.1 s)
         yield
+        sink.stop()
         if own_store:
             store.dispose()
 

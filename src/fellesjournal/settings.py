@@ -7,9 +7,13 @@ Nothing reads the environment elsewhere: :func:`create_app` and the CLI take a
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from fellesjournal.access.relation_rules import RelationSettings
 
 
 class Settings(BaseSettings):
@@ -50,6 +54,24 @@ class Settings(BaseSettings):
     """Accept synthetic test fødselsnummer (Tenor, NAV/Dolly); the demo turns this on."""
 
     db_pool_size: int = 8
+
+    encounter_days: int = Field(default=30, ge=0)
+    """A finished Encounter still gives its unit access this many days after it ended."""
+    appointment_days: int = Field(default=30, ge=0)
+    """An Appointment gives access this many days before and after its start."""
+    break_glass_hours: float = Field(default=4.0, gt=0, le=24)
+    """How long a break-the-glass grant lasts."""
+
+    @property
+    def relation_settings(self) -> RelationSettings:
+        """The care-relation windows (``access/relation_rules.py``) from these settings."""
+        from fellesjournal.access.relation_rules import RelationSettings
+
+        return RelationSettings(
+            encounter_days=self.encounter_days,
+            appointment_days_before=self.appointment_days,
+            appointment_days_after=self.appointment_days,
+        )
 
     @property
     def public_base_url(self) -> str:

@@ -58,8 +58,10 @@ def test_practitioner_resolved_then_revoked(
 ) -> None:
     token = issue_practitioner_token(settings, world.hpr, world.role_id, world.practitioner_id)
     resp = _get(raw_client, token, f"Patient/{world.patient_id}")
-    assert resp.status_code == 404  # resolved; the policy has no rule for them yet
-    assert _get(raw_client, token, "Observation").status_code == 403
+    assert resp.status_code == 404  # resolved; no care relation with this patient
+    found = _get(raw_client, token, "Observation")
+    assert found.status_code == 200  # resolved; the search is filtered to nothing
+    assert found.json().get("entry") is None
 
     repo.delete("PractitionerRole", world.role_id)
     assert _get(raw_client, token, f"Patient/{world.patient_id}").status_code == 404  # cached
@@ -91,7 +93,7 @@ def test_citizen_resolved_then_record_gone(
     world: World,
 ) -> None:
     token = issue_patient_token(settings, world.fnr, world.patient_id)
-    assert _get(raw_client, token, f"Patient/{world.patient_id}").status_code == 404
+    assert _get(raw_client, token, f"Patient/{world.patient_id}").status_code == 200  # own
     repo.delete("Patient", world.patient_id)
     _later(monkeypatch, app, 61)
     _is_login_error(_get(raw_client, token, f"Patient/{world.patient_id}"), "does not exist")

@@ -51,9 +51,13 @@ SCOPE: Final = {
 }
 
 R = schema.resources
+#: The Consent rows, aliased: these queries are embedded in the access filter of
+#: searches over ``resources`` and must not correlate with the outer rows.
+C = schema.resources.alias("consent_rows")
 TOK = schema.idx_token
 REF = schema.idx_reference
 DATE = schema.idx_date
+DATA = schema.idx_reference.alias("blocked_data")
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,11 +187,11 @@ def _consents(category: str) -> sa.Select[Any]:
     is_active = sa.select(TOK.c.res_id).where(
         TOK.c.res_type == "Consent", TOK.c.param == "status", TOK.c.code == "active"
     )
-    return sa.select(R.c.res_id, R.c.patient_id).where(
-        R.c.res_type == "Consent",
-        R.c.deleted.is_(False),
-        R.c.res_id.in_(is_category),
-        R.c.res_id.in_(is_active),
+    return sa.select(C.c.res_id, C.c.patient_id).where(
+        C.c.res_type == "Consent",
+        C.c.deleted.is_(False),
+        C.c.res_id.in_(is_category),
+        C.c.res_id.in_(is_active),
     )
 
 
@@ -201,7 +205,7 @@ def _naming(refs: Iterable[str]) -> sa.Select[Any]:
 def blocks_against(tx: SqlTransaction, ctx: WorkContext, patient_id: str) -> list[Block]:
     """The patient's active blocks that name the caller, their role, unit or organisation."""
     refs = actor_refs(ctx)
-    consents = _consents(BLOCK).where(R.c.patient_id == patient_id, R.c.res_id.in_(_naming(refs)))
+    consents = _consents(BLOCK).where(C.c.patient_id == patient_id, C.c.res_id.in_(_naming(refs)))
     ids = [row[0] for row in tx.execute(consents)]
     out: list[Block] = []
     for consent_id in ids:
@@ -223,16 +227,57 @@ def blocks_against(tx: SqlTransaction, ctx: WorkContext, patient_id: str) -> lis
     return out
 
 
-def blocked_patients(ctx: WorkContext) -> sa.Select[Any]:
-    """Patients whose whole record is blocked for the caller (any kind of block).
+def _refs_of_kind(ctx: WorkContext, personal: bool | None) -> list[str]:
+    """The caller's references: personal ones (who holds against break-the-glass), the
+    unit and organisations (who yield to it), or all (None)."""
+    return [
+        ref
+        for ref, kind in actor_refs(ctx).items()
+        if personal is None or (kind in ("practitioner", "role")) == personal
+    ]
 
-    Blocks of single resources are not in this set; they are applied per resource.
+
+def blocked_patients(ctx: WorkContext, *, personal: bool | None = None) -> sa.Select[Any]:
+    """Patients whose whole record is blocked for the caller: by any block (None), by a
+    block naming the person (True) or by one naming their unit or organisation (False).
+
+    Blocks of single resources are not in this set (:func:`resource_block_clause`).
+    Never NULL, so that ``NOT IN`` on it is safe.
     """
     with_data = sa.select(REF.c.res_id).where(REF.c.res_type == "Consent", REF.c.param == "data")
     whole = _consents(BLOCK).where(
-        R.c.res_id.in_(_naming(actor_refs(ctx))), R.c.res_id.not_in(with_data)
+        C.c.res_id.in_(_naming(_refs_of_kind(ctx, personal))),
+        C.c.res_id.not_in(with_data),
+        C.c.patient_id.is_not(None),
     )
     return sa.select(whole.subquery().c.patient_id)
+
+
+def resource_block_clause(ctx: WorkContext, now_us: int, table: sa.Table) -> Any:
+    """SQL: the row of ``table`` (``resources`` or ``resource_history``) is named by a
+    block of single resources against the caller.
+
+    A block naming the person holds always; one naming the unit or organisation holds
+    unless the caller has broken the glass for the row's patient.
+    """
+
+    def named_by(refs: list[str]) -> Any:
+        blocks = _consents(BLOCK).where(C.c.res_id.in_(_naming(refs)))
+        data = sa.select(DATA.c.res_id).where(
+            DATA.c.res_type == "Consent",
+            DATA.c.param == "data",
+            DATA.c.target_type == table.c.res_type,
+            DATA.c.target_id == table.c.res_id,
+            DATA.c.res_id.in_(blocks.with_only_columns(C.c.res_id)),
+        )
+        return sa.exists(data)
+
+    personal = named_by(_refs_of_kind(ctx, True))
+    yielding = sa.and_(
+        named_by(_refs_of_kind(ctx, False)),
+        table.c.patient_id.not_in(break_glass_patients(ctx, now_us)),
+    )
+    return sa.or_(personal, yielding)
 
 
 def break_glass_patients(ctx: WorkContext, now_us: int) -> sa.Select[Any]:
@@ -244,8 +289,9 @@ def break_glass_patients(ctx: WorkContext, now_us: int) -> sa.Select[Any]:
         DATE.c.high > now_us,
     )
     grants = _consents(BREAK_GLASS).where(
-        R.c.res_id.in_(_naming([f"Practitioner/{ctx.practitioner_id}"])),
-        R.c.res_id.in_(current),
+        C.c.res_id.in_(_naming([f"Practitioner/{ctx.practitioner_id}"])),
+        C.c.res_id.in_(current),
+        C.c.patient_id.is_not(None),
     )
     return sa.select(grants.subquery().c.patient_id)
 
@@ -255,3 +301,23 @@ def has_break_glass(tx: SqlTransaction, ctx: WorkContext, patient_id: str, now_u
     sub = stmt.subquery()
     found = tx.execute(sa.select(sub.c.patient_id).where(sub.c.patient_id == patient_id).limit(1))
     return found.first() is not None
+
+
+def break_glass_until(
+    tx: SqlTransaction, ctx: WorkContext, patient_id: str, now_us: int
+) -> int | None:
+    """When the caller's current break-the-glass grant for the patient ends (epoch µs),
+    or None when there is none."""
+    grants = _consents(BREAK_GLASS).where(
+        C.c.patient_id == patient_id,
+        C.c.res_id.in_(_naming([f"Practitioner/{ctx.practitioner_id}"])),
+    )
+    stmt = sa.select(sa.func.max(DATE.c.high)).where(
+        DATE.c.res_type == "Consent",
+        DATE.c.param == "period",
+        DATE.c.low <= now_us,
+        DATE.c.high > now_us,
+        DATE.c.res_id.in_(grants.with_only_columns(C.c.res_id)),
+    )
+    found = tx.execute(stmt).scalar()
+    return int(found) if found is not None else None

@@ -29,6 +29,19 @@ class WorkContext:
     role: str
     profession: str | None = None  #: Volven 9060 code, e.g. ``LE``, ``SP``
     specialty: str | None = None  #: Volven 8655 code of the unit/role, when known
+    #: Confidentiality labels this role or unit is cleared to read (``PSY``, ``SEX``...):
+    #: codes of :data:`fellesjournal.access.labels.CLEARANCE_SYSTEM` on the role's
+    #: ``code`` or the unit's ``type``.
+    clearances: frozenset[str] = frozenset()
+    #: Names for the audit log and the citizen's access list (as stored at resolution).
+    practitioner_name: str = ""
+    unit_name: str = ""
+    organization_name: str = ""
+
+    @property
+    def organization_id(self) -> str:
+        """The legal organisation (health trust or municipality) above the unit."""
+        return self.parents[0] if self.parents else self.unit_id
 
     @property
     def organizations(self) -> tuple[str, ...]:

@@ -38,6 +38,7 @@ __all__ = [
     "RelationSettings",
     "accessible_patients",
     "accessible_patients_query",
+    "first_relation",
     "has_relation",
     "relation_params",
     "relations_for",
@@ -128,6 +129,25 @@ def has_relation(
     return bool(tx.execute(_any_relation(s), params).scalar())
 
 
+def first_relation(
+    tx: SqlTransaction,
+    ctx: WorkContext,
+    patient_id: str,
+    now_us: int,
+    settings: RelationSettings | None = None,
+) -> str | None:
+    """The kind of the first care relation ``ctx`` has with ``patient_id`` (rules in
+    :data:`~fellesjournal.access.relation_rules.KINDS` order), or None.
+
+    As cheap as :func:`has_relation` (the first match ends it); the kind is the audit
+    basis of a read.
+    """
+    s = settings or _DEFAULT
+    params = relation_params(ctx, now_us, s, patient_id)
+    found = tx.execute(_first_relation(s), params).scalar()
+    return str(found) if found is not None else None
+
+
 def relations_for(
     tx: SqlTransaction,
     ctx: WorkContext,
@@ -179,6 +199,14 @@ def _patient_set(settings: RelationSettings) -> sa.Select[tuple[str]]:
 def _any_relation(settings: RelationSettings) -> sa.Select[tuple[bool]]:
     tests = [q.probe(q.patient_arm(rule, settings, q.const(1))) for rule in rules(settings)]
     return sa.select(sa.or_(*tests))
+
+
+@lru_cache(maxsize=16)
+def _first_relation(settings: RelationSettings) -> sa.Select[Any]:
+    order = {kind: i for i, kind in enumerate(KINDS)}
+    ranked = sorted(rules(settings), key=lambda rule: order.get(rule.kind, len(order)))
+    whens = [(q.probe(q.patient_arm(rule, settings, q.const(1))), rule.kind) for rule in ranked]
+    return sa.select(sa.case(*whens, else_=sa.null()))
 
 
 @lru_cache(maxsize=16)

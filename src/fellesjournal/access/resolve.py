@@ -44,6 +44,7 @@ from typing import Any, Final
 
 from fellesjournal.access.actor import HELSEID_HPR_CLAIM, IDPORTEN_PID_CLAIM, Actor
 from fellesjournal.access.context import CitizenContext, WorkContext
+from fellesjournal.access.labels import CLEARANCE_SYSTEM
 from fellesjournal.auth.tokens import invalid_token
 from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import FhirError
@@ -292,19 +293,53 @@ def work_context(
         raise NotResolved(f"Organization/{unit_id} of PractitionerRole/{role_id} not found")
     if unit.get("active") is False:
         raise NotResolved(f"inactive role: its unit Organization/{unit_id} is not active")
+    parents = _parents(read, unit_id, unit)
+    organization = read("Organization", parents[0]) if parents else unit
     return WorkContext(
         practitioner_id=owner,
         hpr=hpr,
         role_id=role_id,
         unit_id=unit_id,
-        parents=_parents(read, unit_id, unit),
+        parents=parents,
         role=work_role,
         profession=_code(
             [q.get("code") for q in person.get("qualification") or () if isinstance(q, dict)],
             VOLVEN_9060,
         ),
         specialty=_code(role.get("specialty"), VOLVEN_8655),
+        clearances=frozenset(
+            _codes(role.get("code"), CLEARANCE_SYSTEM) | _codes(unit.get("type"), CLEARANCE_SYSTEM)
+        ),
+        practitioner_name=_person_name(person),
+        unit_name=str(unit.get("name") or ""),
+        organization_name=str((organization or {}).get("name") or ""),
     )
+
+
+def _codes(concepts: Any, system: str) -> set[str]:
+    """Every code in ``system`` among CodeableConcepts (a list of them)."""
+    return {
+        str(coding["code"])
+        for concept in concepts or ()
+        if isinstance(concept, dict)
+        for coding in concept.get("coding") or ()
+        if isinstance(coding, dict) and coding.get("system") == system and coding.get("code")
+    }
+
+
+def _person_name(person: Resource) -> str:
+    """``given family`` of the first name, or its text."""
+    for name in person.get("name") or ():
+        if not isinstance(name, dict):
+            continue
+        if isinstance(name.get("text"), str):
+            return str(name["text"])
+        parts = [*(g for g in name.get("given") or () if isinstance(g, str))]
+        if isinstance(name.get("family"), str):
+            parts.append(name["family"])
+        if parts:
+            return " ".join(parts)
+    return ""
 
 
 # ------------------------------------------------------------------ citizens
@@ -472,7 +507,9 @@ class ContextResolver:
     def _citizen(self, fnr: str, patient_id: str | None) -> CitizenContext:
         if patient_id is None:
             system = person_system(fnr, allow_test_identities=self.settings.allow_test_identities)
-            repo = GuardedRepository(self.store, self.settings, RequestContext(LOOKUP_ACTOR))
+            repo = GuardedRepository(
+                self.store, self.settings, RequestContext(LOOKUP_ACTOR, audited=False)
+            )
             patient_id = find_patient(repo, fnr, system)
         return citizen_context(self._read, fnr=fnr, patient_id=patient_id)
 

@@ -116,8 +116,21 @@ ROLE_PERMISSIONS: Final = {
 
 def allows(role: str, action: str, res_type: str) -> bool:
     """May a worker in ``role`` do ``action`` ("read" or "write") on ``res_type`` in a
-    record they have a care relation with? Unknown roles may do nothing."""
+    record they have a care relation with? Unknown roles may do nothing.
+
+    A record type the table does not list (Device, Media, Claim...) counts as clinical
+    content: allowed to roles that read (or write) every clinical type.
+    """
     perms = ROLE_PERMISSIONS.get(role)
     if perms is None:
         return False
-    return res_type in (perms.writes if action == "write" else perms.reads)
+    types = perms.writes if action == "write" else perms.reads
+    return res_type in types or (res_type not in ALL_RECORD and types >= CLINICAL)
+
+
+def readable_types(role: str) -> frozenset[str] | None:
+    """The record types ``role`` reads, or None when it reads every record type."""
+    perms = ROLE_PERMISSIONS.get(role)
+    if perms is None:
+        return frozenset()
+    return None if perms.reads >= ALL_RECORD else perms.reads

@@ -80,6 +80,27 @@ OPERATIONS: tuple[Operation, ...] = (
         type_level=True,
     ),
     Operation(
+        "break-glass",
+        "https://fellesjournal.no/fhir/OperationDefinition/Patient-break-glass",
+        ("Patient",),
+        instance=True,
+        type_level=False,
+    ),
+    Operation(
+        "access-explain",
+        "https://fellesjournal.no/fhir/OperationDefinition/Patient-access-explain",
+        ("Patient",),
+        instance=True,
+        type_level=False,
+    ),
+    Operation(
+        "review",
+        "https://fellesjournal.no/fhir/OperationDefinition/AuditEvent-review",
+        ("AuditEvent",),
+        instance=True,
+        type_level=True,
+    ),
+    Operation(
         "duplicates",
         "https://fellesjournal.no/fhir/OperationDefinition/Patient-duplicates",
         ("Patient",),

@@ -22,6 +22,7 @@ from fellesjournal.access.resolve import ContextResolver
 from fellesjournal.api.request import FhirRequest
 from fellesjournal.api.responses import FHIR_JSON, FhirResponse, dumps, error_response
 from fellesjournal.api.router import dispatch, is_quick
+from fellesjournal.audit.sink import AuditSink
 from fellesjournal.auth.tokens import TokenVerifier, bearer_token
 from fellesjournal.fhir.errors import FhirError, error
 from fellesjournal.service.context import RequestContext
@@ -64,9 +65,12 @@ class FhirEndpoint:
         verifier: TokenVerifier,
         statement: dict[str, Any],
         resolver: ContextResolver | None = None,
+        sink: AuditSink | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
+        #: Where the AuditEvents of reads go (group commit); None: each request appends.
+        self.sink = sink
         self.verifier = verifier
         #: Attaches the work context / citizen to practitioners' and patients' actors.
         self.resolver = resolver or ContextResolver(store, settings)
@@ -94,13 +98,21 @@ class FhirEndpoint:
             body = await self._body(receive, headers)
             req = FhirRequest(method, segments, query, headers, body)
             repo = GuardedRepository(
-                self.store, self.settings, RequestContext(actor=actor, strict=req.strict)
+                self.store,
+                self.settings,
+                RequestContext(actor=actor, strict=req.strict),
+                sink=self.sink,
+                defer_audit=True,
             )
-            if is_quick(req):
-                # Reads by id and simple searches: the thread hop costs more than it saves.
-                resp = dispatch(req, repo, self.base)
-            else:
-                resp = await run_in_threadpool(dispatch, req, repo, self.base)
+            try:
+                if is_quick(req):
+                    # Reads by id and simple searches: the thread hop costs more than it saves.
+                    resp = dispatch(req, repo, self.base)
+                else:
+                    resp = await run_in_threadpool(dispatch, req, repo, self.base)
+            finally:
+                # Nothing is sent before the log holds what it discloses (or refuses).
+                await self._flush(repo)
         except FhirError as exc:
             resp = error_response(exc)
         except Exception:
@@ -109,6 +121,12 @@ class FhirEndpoint:
                 error(500, "exception", "internal server error; the incident has been logged")
             )
         await send_response(send, resp, head)
+
+    async def _flush(self, repo: GuardedRepository) -> None:
+        if self.sink is not None:
+            await repo.trail.flush_async()
+        else:
+            await run_in_threadpool(repo.trail.flush)
 
     @staticmethod
     def _check_format(query: list[tuple[str, str]], headers: dict[str, str]) -> None:

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fellesjournal.api import instance, mpi, operations, system, terminology, type_level
+from fellesjournal.api import (
+    access,
+    instance,
+    mpi,
+    operations,
+    review,
+    system,
+    terminology,
+    type_level,
+)
 from fellesjournal.api.conformance import find_operation
 from fellesjournal.api.request import FhirRequest
 from fellesjournal.api.responses import FhirResponse
@@ -24,6 +33,9 @@ _OPERATION_HANDLERS: dict[str, Handler] = {
     "validate": operations.validate,
     "merge": mpi.patient_merge,
     "duplicates": mpi.patient_duplicates,
+    "break-glass": access.break_glass,
+    "access-explain": access.access_explain,
+    "review": review.review,
     "lookup": terminology.codesystem_lookup,
     "expand": terminology.valueset_expand,
     "validate-code": terminology.validate_code,  # CodeSystem or ValueSet, by the path

@@ -64,7 +64,13 @@ def search(
     req: FhirRequest, repo: GuardedRepository, base: str, res_type: str | None
 ) -> FhirResponse:
     items = search_items(req)
-    result = repo.search(res_type, items)
+    if res_type == "AuditEvent" and not repo.ctx.actor.is_system:
+        # Citizens and the privacy officer read the hash-chained audit log itself.
+        from fellesjournal.service.access_ops import audit_log_search
+
+        result = audit_log_search(repo, items)
+    else:
+        result = repo.search(res_type, items)
     sreq = result.request
     path = res_type or ""
     links = paging_links(

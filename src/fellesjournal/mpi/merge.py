@@ -27,7 +27,7 @@ from fellesjournal.mpi.identity import check_unique, is_superseded
 from fellesjournal.search.fhirpath import split_reference
 from fellesjournal.search.registry import load_registry
 from fellesjournal.service.repository import GuardedRepository
-from fellesjournal.service.writes import check_body, new_id
+from fellesjournal.service.writes import check_body
 from fellesjournal.store.base import StoredResource, WriteOp
 from fellesjournal.store.sql import SqlTransaction
 
@@ -176,9 +176,6 @@ def merge_patients(
             check_unique(tx, ops, repo.patients_with_identifier)
             result.target = new_target
             return result
-        event = merge_event(repo.ctx.actor, source_id, target_id, len(result.moved), result.summary)
-        result.audit_event_id = new_id()
-        ops.append(WriteOp("POST", "AuditEvent", result.audit_event_id, event))
         for op in ops:
             if op.resource is not None:
                 check_body(
@@ -189,6 +186,10 @@ def merge_patients(
                     allow_test_identities=repo.settings.allow_test_identities,
                 )
         written = repo.apply_many(tx, ops)
+        # The merge's own event goes into the hash-chained log, in the merge's transaction.
+        event = merge_event(repo.ctx.actor, source_id, target_id, len(result.moved), result.summary)
+        seqs = repo.audit_append(tx, [event])
+        result.audit_event_id = str(seqs[0]) if seqs else ""
         result.target = next(
             w.stored
             for w in written

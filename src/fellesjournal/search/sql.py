@@ -40,16 +40,27 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def matching_ids(res_type: str, criteria: list[Criterion | HasCriterion]) -> sa.Select[Any]:
-    """SELECT res_id of live resources of ``res_type`` that meet every criterion."""
+def matching_ids(
+    res_type: str, criteria: list[Criterion | HasCriterion], restrict: Clause | None = None
+) -> sa.Select[Any]:
+    """SELECT res_id of live resources of ``res_type`` that meet every criterion.
+
+    ``restrict`` (the access policy's clause on ``resources``) applies here too: a chain
+    or ``_has`` must not match on what the caller may not see.
+    """
     stmt = sa.select(R.c.res_id).where(R.c.res_type == res_type, R.c.deleted.is_(False))
+    if restrict is not None:
+        stmt = stmt.where(restrict)
     for crit in criteria:
-        stmt = stmt.where(criterion_clause(res_type, crit, R.c.res_id))
+        stmt = stmt.where(criterion_clause(res_type, crit, R.c.res_id, restrict))
     return stmt
 
 
 def criterion_clause(
-    res_type: Any, crit: Criterion | HasCriterion, id_col: sa.ColumnElement[Any]
+    res_type: Any,
+    crit: Criterion | HasCriterion,
+    id_col: sa.ColumnElement[Any],
+    restrict: Clause | None = None,
 ) -> Clause:
     """A boolean clause on ``id_col`` (a res_id column of ``res_type``).
 
@@ -62,10 +73,12 @@ def criterion_clause(
             inner_ids = sa.select(R.c.res_id).where(
                 R.c.res_type == crit.source_type,
                 R.c.deleted.is_(False),
-                criterion_clause(crit.source_type, crit.inner, R.c.res_id),
+                criterion_clause(crit.source_type, crit.inner, R.c.res_id, restrict),
             )
+            if restrict is not None:
+                inner_ids = inner_ids.where(restrict)
         else:
-            inner_ids = matching_ids(crit.source_type, [crit.inner])
+            inner_ids = matching_ids(crit.source_type, [crit.inner], restrict)
         sub = sa.select(ref.c.target_id).where(
             ref.c.res_type == crit.source_type,
             ref.c.param == crit.ref_param.code,
@@ -75,7 +88,7 @@ def criterion_clause(
         return id_col.in_(sub)
     p = crit.param
     if crit.chain is not None:
-        return id_col.in_(_chain_subquery(res_type, crit))
+        return id_col.in_(_chain_subquery(res_type, crit, restrict))
     if p.code == "_id":
         # Ids are not indexed: the resources table has them (chains and _has get here).
         ids = [unescape(v) for v in crit.values]
@@ -102,7 +115,7 @@ def criterion_clause(
     return id_col.in_(sub)
 
 
-def _chain_subquery(res_type: str, crit: Criterion) -> sa.Select[Any]:
+def _chain_subquery(res_type: str, crit: Criterion, restrict: Clause | None) -> sa.Select[Any]:
     assert crit.chain is not None
     ref = T["reference"]
     targets = [crit.target_type] if crit.target_type else list(crit.param.targets)
@@ -112,7 +125,8 @@ def _chain_subquery(res_type: str, crit: Criterion) -> sa.Select[Any]:
             continue
         per_target.append(
             sa.and_(
-                ref.c.target_type == target, ref.c.target_id.in_(matching_ids(target, [crit.chain]))
+                ref.c.target_type == target,
+                ref.c.target_id.in_(matching_ids(target, [crit.chain], restrict)),
             )
         )
     if not per_target:
@@ -418,7 +432,7 @@ def build_search(
     for crit in req.criteria:
         # A system-level search correlates the index rows with each row's own type.
         owner_type: Any = req.res_type if req.res_type is not None else R.c.res_type
-        conds.append(criterion_clause(owner_type, crit, R.c.res_id))
+        conds.append(criterion_clause(owner_type, crit, R.c.res_id, restrict))
     if restrict is not None:
         conds.append(restrict)
     return sa.select(R.c.res_type, R.c.res_id).where(*conds)

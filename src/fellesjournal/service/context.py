@@ -16,3 +16,6 @@ class RequestContext:
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     strict: bool = False
     """``Prefer: handling=strict``: unknown search parameters answer 400."""
+    audited: bool = True
+    """False only for the infrastructure's own lookups (resolving a citizen's token),
+    which disclose nothing to anyone."""

@@ -55,8 +55,13 @@ def everything(
     end: str | None,
     count: int | None,
     offset: int,
+    restrict: Any | None = None,
 ) -> EverythingPage:
+    """One page of the compartment and what it references; ``restrict`` (the access
+    policy's clause on ``resources``) applies to both."""
     conds: list[Any] = [R.c.patient_id == patient_id, R.c.deleted.is_(False)]
+    if restrict is not None:
+        conds.append(restrict)
     if since:
         conds.append(R.c.last_updated >= instant_param("_since", since))
     if start or end:
@@ -80,7 +85,7 @@ def everything(
                 R.c.res_id.in_(dated.where(D.c.res_id == R.c.res_id)),
             )
         )
-    cols = (R.c.res_type, R.c.res_id, R.c.version, R.c.last_updated, R.c.content)
+    cols = (R.c.res_type, R.c.res_id, R.c.version, R.c.last_updated, R.c.content, R.c.patient_id)
     compartment = sa.select(*cols).where(*conds)
     in_comp = sa.select(R.c.res_type, R.c.res_id).where(*conds).subquery()
     referenced_keys = (
@@ -102,7 +107,9 @@ def everything(
             ),
         )
         .where(
-            R.c.deleted.is_(False), sa.or_(R.c.patient_id.is_(None), R.c.patient_id != patient_id)
+            R.c.deleted.is_(False),
+            sa.or_(R.c.patient_id.is_(None), R.c.patient_id != patient_id),
+            *([restrict] if restrict is not None else []),
         )
     )
     union = sa.union_all(compartment, referenced).subquery()
@@ -115,7 +122,7 @@ def everything(
     has_more = count is not None and len(rows) > count
     if count is not None:
         rows = rows[:count]
-    entries = [StoredResource(r[0], r[1], r[2], r[3], False, r[4]) for r in rows]
+    entries = [StoredResource(r[0], r[1], r[2], r[3], False, r[4], patient_id=r[5]) for r in rows]
     if count is None or (offset == 0 and not has_more):
         total = len(entries)
     else:

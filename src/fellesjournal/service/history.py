@@ -7,7 +7,9 @@ to that instant).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -35,9 +37,12 @@ def history(
     at: str | None,
     count: int,
     offset: int,
+    restrict: Callable[[sa.Table], Any] | None = None,
 ) -> HistoryPage:
-    """One page of versions, newest first."""
-    conds = []
+    """One page of versions, newest first; ``restrict`` builds the access policy's
+    clause on the history table."""
+    clause = None if restrict is None else restrict(H)
+    conds = [] if clause is None else [clause]
     if res_type is not None:
         conds.append(H.c.res_type == res_type)
     if res_id is not None:
@@ -59,6 +64,7 @@ def history(
             H.c.content,
             H.c.method,
             H.c.seq,
+            H.c.patient_id,
         )
         .where(*conds)
         .order_by(H.c.seq.desc())

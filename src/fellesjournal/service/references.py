@@ -55,7 +55,7 @@ def scan(tx: SqlTransaction, res_type: str, batch: int = 2000) -> Iterator[Store
 
     Keyset paging, so a scan of 100,000 patients costs the same per row throughout.
     """
-    cols = (R.c.res_id, R.c.version, R.c.last_updated, R.c.content)
+    cols = (R.c.res_id, R.c.version, R.c.last_updated, R.c.content, R.c.patient_id)
     after = ""
     while True:
         stmt = (
@@ -66,7 +66,7 @@ def scan(tx: SqlTransaction, res_type: str, batch: int = 2000) -> Iterator[Store
         )
         rows = tx.execute(stmt).all()
         for r in rows:
-            yield StoredResource(res_type, r[0], r[1], r[2], False, r[3])
+            yield StoredResource(res_type, r[0], r[1], r[2], False, r[3], patient_id=r[4])
         if len(rows) < batch:
             return
         after = rows[-1][0]

@@ -1,44 +1,85 @@
 """The guarded repository: the one chokepoint for patient data.
 
 Every read and write — REST interactions, bundle entries, operations, the CLI's import —
-goes through :class:`GuardedRepository`. Each call asks the access policy, calls the
-store inside one transaction, and (with the audit issue) records the event in that same
-transaction. Nothing else in the product touches the store for resource data.
+goes through :class:`GuardedRepository`. Each call asks the access policy (through the
+request's :class:`~fellesjournal.service.gate.Gate`), calls the store, and records the
+AuditEvent: a change's in the change's transaction, a read's before the data is handed
+back (:mod:`fellesjournal.service.auditing`). Nothing else in the product touches the
+store for resource data.
+
+Audit timing: with ``defer_audit`` (the HTTP endpoint) the caller flushes
+:attr:`GuardedRepository.trail` itself before it answers, on the event loop; otherwise
+each public call flushes its own events before it returns.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import jsonpatch
 
-from fellesjournal.access.policy import decide
+from fellesjournal.access.policy import PRIVACY_OFFICER
+from fellesjournal.audit.sink import AuditSink
 from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import FhirError, bad_request, error, gone, not_found
 from fellesjournal.mpi import identity
 from fellesjournal.norway import confidentiality
 from fellesjournal.search.params import Parser, SearchRequest
 from fellesjournal.service import references
+from fellesjournal.service.auditing import AuditTrail
 from fellesjournal.service.context import RequestContext
 from fellesjournal.service.everything import EverythingPage, everything
+from fellesjournal.service.gate import Gate
 from fellesjournal.service.history import HistoryPage, history
 from fellesjournal.service.searching import Searcher, SearchResult
 from fellesjournal.service.writes import check_body, ensure_id, ensure_type, new_id
 from fellesjournal.settings import Settings
+from fellesjournal.store import schema
 from fellesjournal.store.base import StoredResource, WriteOp, WriteResult
 from fellesjournal.store.sql import SqlStore, SqlTransaction
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_ACTION = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+def audited(method: F) -> F:
+    """Flush the events a public call owes the log before it returns (or raises),
+    unless the caller defers that to itself (the HTTP endpoint)."""
+
+    @functools.wraps(method)
+    def wrapper(self: GuardedRepository, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            if not self.defer_audit:
+                self.trail.flush()
+
+    return cast(F, wrapper)
 
 
 class GuardedRepository:
     """Access decision + store + audit, per request context."""
 
-    def __init__(self, store: SqlStore, settings: Settings, ctx: RequestContext) -> None:
+    def __init__(
+        self,
+        store: SqlStore,
+        settings: Settings,
+        ctx: RequestContext,
+        *,
+        sink: AuditSink | None = None,
+        defer_audit: bool = False,
+    ) -> None:
         self.store = store
         self.settings = settings
         self.ctx = ctx
+        self.defer_audit = defer_audit
+        self.trail = AuditTrail(store, sink, enabled=ctx.audited)
+        self.gate = Gate(ctx.actor, store.registry, settings.relation_settings, self.trail)
         self.parser = Parser(
             store.registry,
             default_count=settings.default_page_size,
@@ -49,13 +90,17 @@ class GuardedRepository:
     # -- guard ----------------------------------------------------------------------------
 
     def guard(self, action: str, res_type: str | None) -> None:
-        """Raise unless the policy allows; reads outside the caller's view answer 404."""
-        decision = decide(actor=self.ctx.actor, action=action, res_type=res_type)
-        if decision.allowed:
-            return
-        if action in ("read", "vread", "history") and not self.ctx.actor.is_system:
-            raise not_found(f"{res_type or 'resource'} not found")
-        raise error(403, "forbidden", f"not allowed: {decision.reason}")
+        """Raise unless the policy allows ``action`` on ``res_type`` at all (404 for
+        reads outside the caller's view, 403 otherwise; the denial is audited)."""
+        self.gate.type_check(action, res_type)
+
+    def guard_review(self) -> None:
+        """Raise 403 unless the actor reviews the audit log (a system client or the
+        privacy officer)."""
+        actor = self.ctx.actor
+        if not actor.is_system and (actor.work is None or actor.work.role != PRIVACY_OFFICER):
+            self.gate.deny("search", None, "only the privacy officer reviews the audit log")
+        self.gate.type_check("search", "AuditEvent")
 
     @contextmanager
     def writing(self) -> Iterator[SqlTransaction]:
@@ -139,8 +184,17 @@ class GuardedRepository:
 
     # -- reads ----------------------------------------------------------------------------
 
-    def read(self, res_type: str, res_id: str, tx: SqlTransaction | None = None) -> StoredResource:
-        """The current version; 404 if unknown, 410 if deleted."""
+    @audited
+    def read(
+        self,
+        res_type: str,
+        res_id: str,
+        tx: SqlTransaction | None = None,
+        *,
+        audit: bool = True,
+    ) -> StoredResource:
+        """The current version; 404 if unknown (or not the caller's to see), 410 if
+        deleted. ``audit=False`` for reads that are a step of another audited call."""
         ensure_type(res_type)
         self.guard("read", res_type)
         stored = (
@@ -148,12 +202,27 @@ class GuardedRepository:
         )
         if stored is None:
             raise not_found(f"{res_type}/{res_id} not found")
+        self._check_read(stored, "read", tx)
         if stored.deleted:
             raise FhirError(
                 410, gone(f"{res_type}/{res_id} was deleted").issues, {"ETag": stored.etag}
             )
+        if audit:
+            self.gate.disclosed(None, "read", [stored])
         return self.disclose(stored)
 
+    def _check_read(self, stored: StoredResource, action: str, tx: SqlTransaction | None) -> None:
+        """The access decision on one resource (in ``tx``, or a snapshot of its own)."""
+        if stored.patient_id is None or self.ctx.actor.is_system:
+            self.gate.resource(cast(SqlTransaction, tx), stored, action)
+            return
+        if tx is not None:
+            self.gate.resource(tx, stored, action)
+            return
+        with self.reading() as snap:
+            self.gate.resource(snap, stored, action)
+
+    @audited
     def vread(self, res_type: str, res_id: str, version: str) -> StoredResource:
         ensure_type(res_type)
         self.guard("vread", res_type)
@@ -161,32 +230,70 @@ class GuardedRepository:
             raise not_found(f"{res_type}/{res_id} has no version '{version}'")
         with self.reading() as tx:
             stored = tx.vread(res_type, res_id, int(version))
-        if stored is None:
-            raise not_found(f"{res_type}/{res_id} has no version {version}")
+            if stored is None:
+                raise not_found(f"{res_type}/{res_id} has no version {version}")
+            self.gate.resource(tx, stored, "vread")
+            current = tx.read(res_type, res_id)
+            if current is not None and current.patient_id != stored.patient_id:
+                # A resource moved between records is judged in both.
+                self.gate.resource(tx, current, "vread")
         if stored.deleted:
             raise FhirError(
                 410,
                 gone(f"{res_type}/{res_id} version {version} is a deletion").issues,
                 {"ETag": stored.etag},
             )
+        self.gate.disclosed(None, "vread", [stored])
         return self._disclose_versions([stored])[0]
 
+    @audited
     def search(
-        self, res_type: str | None, items: list[tuple[str, str]], tx: SqlTransaction | None = None
+        self,
+        res_type: str | None,
+        items: list[tuple[str, str]],
+        tx: SqlTransaction | None = None,
+        *,
+        audit: bool = True,
     ) -> SearchResult:
+        """A search, filtered in SQL to what the caller may see (results, totals,
+        includes, chains and ``_has`` alike); one AuditEvent per patient shown."""
         if res_type is not None:
             ensure_type(res_type)
         self.guard("search", res_type)
         req = self.parser.parse(res_type, items)
+        restrict = self.gate.restrict(schema.resources)
         if tx is not None:
-            result = Searcher(tx, self.store.registry).run(req)
+            result = Searcher(tx, self.store.registry, restrict).run(req)
+            if audit:
+                self._audit_search(tx, res_type, items, result)
         else:
             with self.reading() as tx2:
-                result = Searcher(tx2, self.store.registry).run(req)
+                result = Searcher(tx2, self.store.registry, restrict).run(req)
+                if audit:
+                    self._audit_search(tx2, res_type, items, result)
         result.matches = [self.disclose(m) for m in result.matches]
         result.included = [self.disclose(m) for m in result.included]
         return result
 
+    def _audit_search(
+        self,
+        tx: SqlTransaction,
+        res_type: str | None,
+        items: list[tuple[str, str]],
+        result: SearchResult,
+    ) -> None:
+        from urllib.parse import urlencode
+
+        query = f"{res_type or ''}?{urlencode(items)}"
+        self.gate.disclosed(
+            tx,
+            "search",
+            [*result.matches, *result.included],
+            query=query,
+            always=not self.ctx.actor.is_system,
+        )
+
+    @audited
     def history(
         self,
         res_type: str | None,
@@ -197,13 +304,30 @@ class GuardedRepository:
         count: int,
         offset: int,
     ) -> HistoryPage:
-        """One page of versions, newest first (of one resource, a type, or everything)."""
+        """One page of versions, newest first (of one resource, a type, or everything),
+        filtered to what the caller may see."""
         self.guard("history", res_type)
+        gate = self.gate
         with self.reading() as tx:
-            page = history(tx, res_type, res_id, since=since, at=at, count=count, offset=offset)
+            if res_type is not None and res_id is not None:
+                current = tx.read(res_type, res_id)
+                if current is not None:
+                    gate.resource(tx, current, "history")
+            page = history(
+                tx,
+                res_type,
+                res_id,
+                since=since,
+                at=at,
+                count=count,
+                offset=offset,
+                restrict=gate.restrict,
+            )
+            gate.disclosed(tx, "history", page.entries)
         page.entries = self._disclose_versions(page.entries)
         return page
 
+    @audited
     def everything(
         self,
         patient_id: str,
@@ -214,12 +338,23 @@ class GuardedRepository:
         count: int | None,
         offset: int,
     ) -> EverythingPage:
-        """The patient's compartment (``Patient/[id]/$everything``)."""
-        self.read("Patient", patient_id)  # 404/410 and the access decision for the patient
+        """The patient's compartment (``Patient/[id]/$everything``), as far as the
+        caller may see it."""
+        self.read("Patient", patient_id, audit=False)  # 404/410 and the patient decision
         self.guard("operation", "Patient")
         with self.reading() as tx:
             page = everything(
-                tx, patient_id, since=since, start=start, end=end, count=count, offset=offset
+                tx,
+                patient_id,
+                since=since,
+                start=start,
+                end=end,
+                count=count,
+                offset=offset,
+                restrict=self.gate.restrict(schema.resources),
+            )
+            self.gate.disclosed(
+                tx, "operation", page.entries, query=f"Patient/{patient_id}/$everything"
             )
         page.entries = [self.disclose(e) for e in page.entries]
         return page
@@ -256,7 +391,8 @@ class GuardedRepository:
             raise bad_request(f"unknown search parameter(s) in condition: {', '.join(req.ignored)}")
         req.count = 2
         req.total = "none"
-        return Searcher(tx, self.store.registry).ids(req)
+        # Only what the caller may see: a condition must not reveal other records.
+        return Searcher(tx, self.store.registry, self.gate.restrict(schema.resources)).ids(req)
 
     def _find_one(self, tx: SqlTransaction, res_type: str, query: str, what: str) -> str | None:
         """The one id matching a condition (None for none; 412 for several).
@@ -272,6 +408,7 @@ class GuardedRepository:
 
     # -- writes ---------------------------------------------------------------------------
 
+    @audited
     def create(
         self,
         res_type: str,
@@ -296,9 +433,11 @@ class GuardedRepository:
                 if found:
                     existing = t.read(res_type, found)
                     assert existing is not None
+                    self.gate.disclosed(t, "read", [existing])
                     return self._disclosed(WriteResult(existing, created=False, noop=True))
             return self._write(t, [WriteOp("POST", res_type, new_id(), resource)])[0]
 
+    @audited
     def update(
         self,
         res_type: str,
@@ -319,6 +458,7 @@ class GuardedRepository:
             op = WriteOp("PUT", res_type, res_id, resource, expected_version=if_match)
             return self._write(t, [op])[0]
 
+    @audited
     def conditional_update(
         self, res_type: str, query: str, body: Any, tx: SqlTransaction | None = None
     ) -> WriteResult:
@@ -336,6 +476,7 @@ class GuardedRepository:
                 body.setdefault("id", res_id)
             return self.update(res_type, res_id, body, tx=t)
 
+    @audited
     def patch(
         self, res_type: str, res_id: str, patch: Any, *, if_match: int | None = None
     ) -> WriteResult:
@@ -345,7 +486,7 @@ class GuardedRepository:
         if not isinstance(patch, list):
             raise bad_request("a JSON Patch body is an array of operations")
         with self.writing() as t:
-            current = self.read(res_type, res_id, tx=t)  # as this actor may see it
+            current = self.read(res_type, res_id, tx=t, audit=False)  # as this actor may see it
             if if_match is not None and if_match != current.version:
                 raise error(
                     412,
@@ -373,6 +514,7 @@ class GuardedRepository:
             op = WriteOp("PATCH", res_type, res_id, resource, expected_version=current.version)
             return self._write(t, [op])[0]
 
+    @audited
     def delete(self, res_type: str, res_id: str, tx: SqlTransaction | None = None) -> WriteResult:
         """Logical delete (a new, deleted version); deleting a deleted resource is a no-op."""
         ensure_type(res_type)
@@ -380,6 +522,7 @@ class GuardedRepository:
         with self._tx(tx) as t:
             return self._write(t, [WriteOp("DELETE", res_type, res_id)])[0]
 
+    @audited
     def conditional_delete(self, res_type: str, query: str) -> list[WriteResult]:
         """Delete the one match (0 matches: nothing; more than one: 412)."""
         ensure_type(res_type)
@@ -388,6 +531,7 @@ class GuardedRepository:
             found = self._find_one(t, res_type, query, "conditional delete")
             return self._write(t, [WriteOp("DELETE", res_type, found)]) if found else []
 
+    @audited
     def apply_many(self, tx: SqlTransaction, ops: list[WriteOp]) -> list[WriteResult]:
         """Bulk writes for bundles; each op's type was guarded by the caller."""
         for op in ops:
@@ -400,12 +544,23 @@ class GuardedRepository:
         return self._write(tx, ops)
 
     def _write(self, tx: SqlTransaction, ops: list[WriteOp]) -> list[WriteResult]:
-        """The one way into the store for writes: the domain rules, then the write.
+        """The one way into the store for writes: the access checks, the domain rules,
+        the write and its AuditEvents, in ``tx``.
 
-        Keeps protected addresses that the writer cannot see, keeps national identifiers
-        unique among Patients (409), and answers as the writer may see the result.
+        Checks the current version of each changed resource (the caller must be allowed
+        to see it: 404 otherwise) and the result (403 unless the caller may see what they
+        wrote). Keeps protected addresses that the writer cannot see, keeps national
+        identifiers unique among Patients (409), and answers as the writer may see the
+        result.
         """
-        if not self.ctx.actor.sees_protected_addresses:
+        actor = self.ctx.actor
+        for op in ops:
+            if op.method == "POST" or actor.is_system:
+                continue
+            current = tx.read(op.res_type, op.res_id)
+            if current is not None and not current.deleted:
+                self.gate.resource(tx, current, _ACTION[op.method])
+        if not actor.sees_protected_addresses:
             for op in ops:
                 if op.resource is not None and confidentiality.needs_restore_check(
                     op.res_type, op.resource
@@ -422,7 +577,21 @@ class GuardedRepository:
                         )
         identity.check_unique(tx, ops, self.patients_with_identifier)
         results = tx.apply_many(ops)
+        for op, result in zip(ops, results, strict=True):
+            if not result.noop:
+                self.gate.after_write(tx, result.stored, _ACTION[op.method])
+        by_action: dict[str, list[StoredResource]] = {}
+        for op, result in zip(ops, results, strict=True):
+            if not result.noop:
+                by_action.setdefault(_ACTION[op.method], []).append(result.stored)
+        for action, stored in by_action.items():
+            self.gate.changed(tx, action, stored)
         return [self._disclosed(r) for r in results]
+
+    def audit_append(self, tx: SqlTransaction, events: list[dict[str, Any]]) -> list[int]:
+        """Append events made by an operation (a merge, break-the-glass) in its
+        transaction; their seqs (empty when the request is not audited)."""
+        return self.trail.append_in(tx, events)
 
     def patients_with_identifier(self, tx: SqlTransaction, tokens: list[str]) -> list[str]:
         """Ids of current Patients matching any ``system|value`` token (MPI checks)."""

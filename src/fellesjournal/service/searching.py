@@ -68,7 +68,12 @@ class Searcher:
             )
             stmt = (
                 base.with_only_columns(
-                    R.c.res_type, R.c.res_id, R.c.version, R.c.last_updated, R.c.content
+                    R.c.res_type,
+                    R.c.res_id,
+                    R.c.version,
+                    R.c.last_updated,
+                    R.c.content,
+                    R.c.patient_id,
                 )
                 .order_by(*order)
                 .limit(req.count + 1)
@@ -77,7 +82,8 @@ class Searcher:
             rows = self.tx.execute(stmt).all()
             result.has_more = len(rows) > req.count
             result.matches = [
-                StoredResource(r[0], r[1], r[2], r[3], False, r[4]) for r in rows[: req.count]
+                StoredResource(r[0], r[1], r[2], r[3], False, r[4], patient_id=r[5])
+                for r in rows[: req.count]
             ]
         if req.total != "none":
             if req.offset == 0 and not result.has_more and req.count > 0:
@@ -165,10 +171,11 @@ class Searcher:
             if self.restrict is not None:
                 conds.append(self.restrict)
             stmt = sa.select(
-                R.c.res_type, R.c.res_id, R.c.version, R.c.last_updated, R.c.content
+                R.c.res_type, R.c.res_id, R.c.version, R.c.last_updated, R.c.content, R.c.patient_id
             ).where(*conds)
             out.extend(
-                StoredResource(r[0], r[1], r[2], r[3], False, r[4]) for r in self.tx.execute(stmt)
+                StoredResource(r[0], r[1], r[2], r[3], False, r[4], patient_id=r[5])
+                for r in self.tx.execute(stmt)
             )
         return out
 

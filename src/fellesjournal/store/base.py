@@ -25,6 +25,9 @@ class StoredResource:
     content: str | None
     method: str = ""
     seq: int = 0
+    #: The patient whose compartment holds this version (None: not patient data). The
+    #: access policy judges reads by it.
+    patient_id: str | None = None
 
     @property
     def etag(self) -> str:

@@ -30,11 +30,17 @@ from fellesjournal.store.group_commit import GroupCommit
 _R = schema.resources
 _H = schema.resource_history
 
-_READ = sa.select(_R.c.version, _R.c.last_updated, _R.c.deleted, _R.c.content, _R.c.seq).where(
-    _R.c.res_type == sa.bindparam("t"), _R.c.res_id == sa.bindparam("i")
-)
+_READ = sa.select(
+    _R.c.version, _R.c.last_updated, _R.c.deleted, _R.c.content, _R.c.seq, _R.c.patient_id
+).where(_R.c.res_type == sa.bindparam("t"), _R.c.res_id == sa.bindparam("i"))
 _VREAD = sa.select(
-    _H.c.version, _H.c.last_updated, _H.c.deleted, _H.c.content, _H.c.method, _H.c.seq
+    _H.c.version,
+    _H.c.last_updated,
+    _H.c.deleted,
+    _H.c.content,
+    _H.c.method,
+    _H.c.seq,
+    _H.c.patient_id,
 ).where(
     _H.c.res_type == sa.bindparam("t"),
     _H.c.res_id == sa.bindparam("i"),
@@ -112,17 +118,20 @@ class SqlStore:
             raw.close()
         if row is None:
             return None
-        return StoredResource(res_type, res_id, row[0], row[1], bool(row[2]), row[3], seq=row[4])
+        return StoredResource(
+            res_type, res_id, row[0], row[1], bool(row[2]), row[3], seq=row[4], patient_id=row[5]
+        )
 
     @property
     def _read_sql(self) -> str:
         if self.dialect == "postgresql":
             return (
-                "SELECT version, last_updated, deleted, content::text, seq FROM resources "
+                "SELECT version, last_updated, deleted, content::text, seq, patient_id "
+                "FROM resources "
                 "WHERE res_type = %s AND res_id = %s"
             )
         return (
-            "SELECT version, last_updated, deleted, content, seq FROM resources "
+            "SELECT version, last_updated, deleted, content, seq, patient_id FROM resources "
             "WHERE res_type = ? AND res_id = ?"
         )
 
@@ -161,13 +170,17 @@ class SqlTransaction:
         row = self.conn.execute(_READ, {"t": res_type, "i": res_id}).first()
         if row is None:
             return None
-        return StoredResource(res_type, res_id, row[0], row[1], row[2], row[3], seq=row[4])
+        return StoredResource(
+            res_type, res_id, row[0], row[1], row[2], row[3], seq=row[4], patient_id=row[5]
+        )
 
     def vread(self, res_type: str, res_id: str, version: int) -> StoredResource | None:
         row = self.conn.execute(_VREAD, {"t": res_type, "i": res_id, "v": version}).first()
         if row is None:
             return None
-        return StoredResource(res_type, res_id, row[0], row[1], row[2], row[3], row[4], row[5])
+        return StoredResource(
+            res_type, res_id, row[0], row[1], row[2], row[3], row[4], row[5], row[6]
+        )
 
     def execute(self, stmt: sa.Executable, params: dict[str, Any] | None = None) -> Any:
         """Run a statement built elsewhere (search plans) on this transaction's connection."""
@@ -224,11 +237,17 @@ class SqlTransaction:
             cur = current.get(key)
             self._check_preconditions(op, cur)
             if op.method == "DELETE" and (cur is None or cur[1]):
-                existing = cur or (0, True, "")
+                existing = cur or (0, True, "", None)
                 results.append(
                     WriteResult(
                         StoredResource(
-                            op.res_type, op.res_id, existing[0], existing[2], True, None
+                            op.res_type,
+                            op.res_id,
+                            existing[0],
+                            existing[2],
+                            True,
+                            None,
+                            patient_id=existing[3],
                         ),
                         created=False,
                         noop=True,
@@ -237,7 +256,9 @@ class SqlTransaction:
                 continue
             version = cur[0] + 1 if cur else 1
             content: str | None = None
-            patient_id: str | None = None
+            # A deletion stays in the compartment it left, so that access to the
+            # tombstone in the history follows the patient as the versions before it.
+            patient_id: str | None = cur[3] if cur else None
             deleted = op.method == "DELETE"
             if not deleted:
                 assert op.resource is not None
@@ -297,16 +318,26 @@ class SqlTransaction:
             results.append(
                 WriteResult(
                     StoredResource(
-                        op.res_type, op.res_id, version, stamp, deleted, content, op.method, seq
+                        op.res_type,
+                        op.res_id,
+                        version,
+                        stamp,
+                        deleted,
+                        content,
+                        op.method,
+                        seq,
+                        patient_id,
                     ),
                     created=cur is None or bool(cur[1]),
                 )
             )
-            current[key] = (version, deleted, stamp)
+            current[key] = (version, deleted, stamp, patient_id)
         self._write_rows(pending)
         return results
 
-    def _check_preconditions(self, op: WriteOp, cur: tuple[int, bool, str] | None) -> None:
+    def _check_preconditions(
+        self, op: WriteOp, cur: tuple[int, bool, str, str | None] | None
+    ) -> None:
         if op.expected_version is not None:
             have = cur[0] if cur and not cur[1] else None
             if have != op.expected_version:
@@ -330,7 +361,7 @@ class SqlTransaction:
             cursor.execute(self._sql("current"), keys[0])
             row = cursor.fetchone()
             if row is not None:
-                found[keys[0]] = (row[0], bool(row[1]), row[2])
+                found[keys[0]] = (row[0], bool(row[1]), row[2], row[3])
             return found
         # One query per type with ``res_id IN (...)``: SQLite scans the whole table for a
         # row-value ``(res_type, res_id) IN (VALUES ...)``, so bulk PUTs slowed down as the
@@ -341,12 +372,14 @@ class SqlTransaction:
         for res_type, ids in by_type.items():
             for chunk in _chunks(ids, 400):
                 stmt = (
-                    sa.select(_R.c.res_id, _R.c.version, _R.c.deleted, _R.c.last_updated)
+                    sa.select(
+                        _R.c.res_id, _R.c.version, _R.c.deleted, _R.c.last_updated, _R.c.patient_id
+                    )
                     .where(_R.c.res_type == res_type, _R.c.res_id.in_(chunk))
                     .with_for_update()
                 )
-                for i, v, d, lu in self.conn.execute(stmt):
-                    found[(res_type, i)] = (v, d, lu)
+                for i, v, d, lu, pid in self.conn.execute(stmt):
+                    found[(res_type, i)] = (v, d, lu, pid)
         return found
 
     def _next_seqs(self, n: int) -> list[int]:
@@ -442,7 +475,7 @@ def _dialect_sql(dialect: str) -> dict[str, str]:
     m = "?" if dialect == "sqlite" else "%s"
     content = m if dialect == "sqlite" else "CAST(%s AS jsonb)"
     out = {
-        "current": f"SELECT version, deleted, last_updated FROM resources "
+        "current": f"SELECT version, deleted, last_updated, patient_id FROM resources "
         f"WHERE res_type = {m} AND res_id = {m}"
         + (" FOR UPDATE" if dialect == "postgresql" else ""),
         "seq": "UPDATE change_counter SET value = value + ? WHERE name = 'change' RETURNING value"

@@ -1,0 +1,230 @@
+"""The gate: the access policy and the audit trail, applied for one request.
+
+The guarded repository holds one :class:`Gate` per request and calls it at each step:
+:meth:`Gate.type_check` before touching the store, :meth:`Gate.resource` on each resource
+read by id, :meth:`Gate.restrict` to filter searches in SQL, :meth:`Gate.disclosed`
+after a read and :meth:`Gate.changed` inside a write. Decisions come from
+``access/policy.py``; this module turns them into answers (404 for reads outside the
+caller's view, so nothing reveals that data exists; 403 for writes and types the role
+does not cover) and into AuditEvents (``audit/events.py``), denials included.
+
+The decision time is fixed when the gate is made, so one request sees one consistent
+set of relations and grants.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from fellesjournal.access import policy
+from fellesjournal.access.actor import Actor
+from fellesjournal.access.policy import Decision
+from fellesjournal.access.relation_rules import RelationSettings
+from fellesjournal.audit import events as ev
+from fellesjournal.fhir.errors import error, not_found
+from fellesjournal.search.registry import Registry
+from fellesjournal.service.auditing import AuditTrail, by_patient
+from fellesjournal.store.base import StoredResource
+from fellesjournal.store.sql import SqlTransaction
+
+#: Interactions that only read: a denial answers 404 to anyone but a system client.
+READS = frozenset({"read", "vread", "history", "operation"})
+ALLOWED_SYSTEM = Decision(True, "system client", ev.SYSTEM)
+NOT_PATIENT_DATA = Decision(True, "not patient data", ev.NO_BASIS)
+
+
+class Gate:
+    """Access decisions and audit events for one request of one actor."""
+
+    def __init__(
+        self,
+        actor: Actor,
+        registry: Registry,
+        relation_settings: RelationSettings,
+        trail: AuditTrail,
+    ) -> None:
+        self.actor = actor
+        self.registry = registry
+        self.relation_settings = relation_settings
+        self.trail = trail
+        self.now_us = int(time.time() * 1_000_000)
+        self._patients: dict[str, Decision] = {}
+
+    # -- decisions --------------------------------------------------------------------------
+
+    def record_type(self, res_type: str | None) -> bool:
+        """Does ``res_type`` belong to a patient's record (the Patient compartment)?"""
+        return res_type is not None and (
+            res_type == "Patient" or bool(self.registry.patient_compartment(res_type))
+        )
+
+    def type_check(self, action: str, res_type: str | None) -> Decision:
+        """Raise unless ``actor`` may do ``action`` on ``res_type`` at all."""
+        decision = policy.decide(
+            actor=self.actor,
+            action=action,
+            res_type=res_type,
+            record_type=self.record_type(res_type),
+        )
+        if not decision.allowed:
+            self.deny(action, None, decision.reason, what=[res_type] if res_type else None)
+        return decision
+
+    def patient(self, tx: SqlTransaction, patient_id: str) -> Decision:
+        """The patient-level decision, once per patient per request."""
+        if self.actor.is_system:
+            return ALLOWED_SYSTEM
+        found = self._patients.get(patient_id)
+        if found is None:
+            found = policy.patient_decision(
+                tx, self.actor, patient_id, self.now_us, self.relation_settings
+            )
+            self._patients[patient_id] = found
+        return found
+
+    def resource(self, tx: SqlTransaction, stored: StoredResource, action: str) -> Decision:
+        """May the actor see ``stored``? Raises (404 for reads, 403 for writes) and notes
+        the denial when not; returns the decision (its basis for the audit) when so."""
+        if stored.patient_id is None:
+            if stored.res_type == "AuditEvent" and not self.actor.is_system:
+                self.deny(action, None, "AuditEvent resources are for system clients")
+            return ALLOWED_SYSTEM if self.actor.is_system else NOT_PATIENT_DATA
+        decision = self.patient(tx, stored.patient_id)
+        reason = (
+            policy.resource_denial(self.actor, stored, decision)
+            if decision.allowed
+            else decision.reason
+        )
+        if reason is not None:
+            self.deny(
+                action,
+                stored.patient_id,
+                reason,
+                what=[f"{stored.res_type}/{stored.res_id}"],
+                hide=True,
+            )
+        return decision
+
+    def after_write(self, tx: SqlTransaction, stored: StoredResource, action: str) -> None:
+        """The check after a change: the actor may see what they wrote (403 if not).
+
+        Decided afresh, so a change that creates the relation (an Encounter at the unit)
+        counts, and one that moves a resource out of reach does not pass.
+        """
+        if self.actor.is_system or stored.patient_id is None:
+            return
+        self._patients.pop(stored.patient_id, None)
+        decision = self.patient(tx, stored.patient_id)
+        reason = (
+            policy.resource_denial(self.actor, stored, decision)
+            if decision.allowed
+            else decision.reason
+        )
+        if reason is not None:
+            self.deny(
+                action, stored.patient_id, reason, what=[f"{stored.res_type}/{stored.res_id}"]
+            )
+
+    def may_see(self, tx: SqlTransaction, stored: StoredResource) -> bool:
+        """:meth:`resource` without raising or noting anything (for conditional writes)."""
+        if stored.patient_id is None or self.actor.is_system:
+            return True
+        decision = self.patient(tx, stored.patient_id)
+        return decision.allowed and policy.resource_denial(self.actor, stored, decision) is None
+
+    def restrict(self, table: sa.Table) -> Any | None:
+        """The SQL filter of what the actor may see in ``table`` (None: nothing hidden)."""
+        return policy.visible_clause(self.actor, table, self.now_us, self.relation_settings)
+
+    def deny(
+        self,
+        action: str,
+        patient_id: str | None,
+        reason: str,
+        *,
+        what: list[str] | None = None,
+        hide: bool = False,
+    ) -> None:
+        """Note the denial and raise: 404 when ``hide`` or a read by a non-system actor
+        (the caller must not learn that the data exists), else 403 with the reason."""
+        self.trail.note(
+            ev.access_event(
+                self.actor,
+                interaction=action,
+                patient_id=patient_id,
+                what=what,
+                outcome=ev.DENIED,
+                outcome_desc=reason,
+            )
+        )
+        if not self.actor.is_system and (hide or action in READS):
+            raise not_found("resource not found")
+        raise error(403, "forbidden", f"not allowed: {reason}")
+
+    # -- events ------------------------------------------------------------------------------
+
+    def _basis(self, tx: SqlTransaction | None, patient_id: str) -> Decision:
+        if self.actor.is_system:
+            return ALLOWED_SYSTEM
+        if tx is None:
+            return self._patients.get(patient_id, Decision(True, "", ev.NO_BASIS))
+        return self.patient(tx, patient_id)
+
+    def disclosed(
+        self,
+        tx: SqlTransaction | None,
+        interaction: str,
+        resources: Iterable[StoredResource],
+        *,
+        query: str | None = None,
+        always: bool = False,
+    ) -> None:
+        """Note one event per patient whose data ``resources`` show. ``always``: note a
+        patient-less event too when nothing of a patient was shown (searches by people)."""
+        groups = by_patient(resources)
+        noted = False
+        for patient_id, refs in groups.items():
+            if patient_id is None:
+                continue
+            basis = self._basis(tx, patient_id)
+            self.trail.note(
+                ev.access_event(
+                    self.actor,
+                    interaction=interaction,
+                    patient_id=patient_id,
+                    what=refs,
+                    query=query,
+                    basis=basis.basis,
+                    basis_reference=basis.reference,
+                    basis_detail=basis.reason,
+                )
+            )
+            noted = True
+        if always and not noted:
+            self.trail.note(
+                ev.access_event(self.actor, interaction=interaction, patient_id=None, query=query)
+            )
+
+    def changed(
+        self, tx: SqlTransaction, interaction: str, results: Iterable[StoredResource]
+    ) -> None:
+        """Append the events of a change, one per patient, in the change's transaction."""
+        events = []
+        for patient_id, refs in by_patient(results).items():
+            basis = self._basis(tx, patient_id) if patient_id is not None else ALLOWED_SYSTEM
+            events.append(
+                ev.access_event(
+                    self.actor,
+                    interaction=interaction,
+                    patient_id=patient_id,
+                    what=refs,
+                    basis=basis.basis if patient_id is not None else ev.NO_BASIS,
+                    basis_reference=basis.reference,
+                    basis_detail=basis.reason if patient_id is not None else "",
+                )
+            )
+        self.trail.append_in(tx, events)
