@@ -171,3 +171,31 @@ def test_test_identities_need_the_setting(
     monkeypatch.setenv("FELLESJOURNAL_ALLOW_TEST_IDENTITIES", "false")
     result = CliRunner().invoke(cli_app, ["token", "--patient", world.fnr])
     _fails(result, "test identities are not accepted")
+
+
+def test_sign_ins_are_in_the_audit_log(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, repo: GuardedRepository, world: World
+) -> None:
+    """A health worker's and a citizen's token are sign-ins: each is logged, and the
+    citizen's is in their own access log."""
+    from fellesjournal.audit import log
+
+    with repo.reading() as tx:
+        before = log.head(tx)[0]
+    _claims(
+        settings, _run(monkeypatch, settings, "--practitioner", world.hpr, "--role", world.role_id)
+    )
+    _claims(settings, _run(monkeypatch, settings, "--patient", world.fnr))
+    with repo.reading() as tx:
+        logins = [
+            r.event()
+            for r in log.iter_events(tx, after_seq=before)
+            if any(s.get("code") == "110122" for s in r.event().get("subtype", []))
+        ]
+        own = log.events_for_patient(tx, world.patient_id)
+    assert [e["agent"][0]["who"].get("reference") for e in logins] == [
+        f"Practitioner/{world.practitioner_id}",
+        f"Patient/{world.patient_id}",
+    ]
+    assert logins[0]["agent"][1]["who"]["reference"] == f"Organization/{world.unit}"
+    assert any(e["subtype"][0]["code"] == "110122" for e in own)

@@ -67,6 +67,7 @@ ACTIONS: Final = {
     "delete": "D",
     "break-glass": "E",
     "review": "U",
+    "login": "E",
 }
 SUCCESS: Final = "0"
 DENIED: Final = "4"
@@ -248,3 +249,20 @@ def basis_of(event: dict[str, Any]) -> str:
         if isinstance(ext, dict) and ext.get("url") == BASIS_EXTENSION:
             return str(ext.get("valueCode") or NO_BASIS)
     return NO_BASIS
+
+
+def login_event(actor: Actor) -> dict[str, Any]:
+    """A sign-in: a token issued to a health worker in a work context or to a citizen
+    (DICOM 110114 User Authentication, subtype 110122 Login). A citizen's sign-in is in
+    their own access log."""
+    patient_id = actor.citizen.patient_id if actor.citizen is not None else None
+    event = access_event(
+        actor,
+        interaction="login",
+        patient_id=patient_id,
+        basis=OWN_RECORD if patient_id else NO_BASIS,
+        outcome_desc="signed in through the built-in issuer",
+    )
+    event["type"] = {"system": DCM, "code": "110114", "display": "User Authentication"}
+    event["subtype"] = [{"system": DCM, "code": "110122", "display": "Login"}]
+    return event

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,6 +22,10 @@ from fellesjournal.cli.common import system_repo as _system_repo
 from fellesjournal.cli.demo import demo_app
 from fellesjournal.cli.mpi import mpi_app
 from fellesjournal.cli.org import org_app
+
+if TYPE_CHECKING:
+    from fellesjournal.access.actor import Actor
+    from fellesjournal.settings import Settings
 
 app = typer.Typer(
     help="Fellesjournal: one shared patient record on FHIR R4.",
@@ -159,7 +163,8 @@ def token(
     data first (the role exists, is active and is theirs; one standing Patient holds
     the number), and again by the server on every request.
     """
-    from fellesjournal.access.actor import PROTECTED_ADDRESSES
+    from fellesjournal.access.actor import PROTECTED_ADDRESSES, Actor
+    from fellesjournal.access.context import CitizenContext
     from fellesjournal.access.resolve import (
         NotResolved,
         check_hpr,
@@ -193,11 +198,11 @@ def token(
                 raise _fail("--practitioner needs --role PRACTITIONERROLE_ID")
             check_hpr(hpr)  # before opening the database
             work = work_context(repo_reader(_system_repo(settings)), hpr=hpr, role_id=role.strip())
-            typer.echo(
-                issue_practitioner_token(
-                    settings, hpr, work.role_id, work.practitioner_id, ttl, permissions
-                )
+            issued = issue_practitioner_token(
+                settings, hpr, work.role_id, work.practitioner_id, ttl, permissions
             )
+            _audit_login(settings, Actor("practitioner", hpr, work=work))
+            typer.echo(issued)
             return
         assert patient is not None
         if protected_addresses:
@@ -205,9 +210,24 @@ def token(
         fnr = patient.strip()
         number_system = person_system(fnr, allow_test_identities=settings.allow_test_identities)
         patient_id = find_patient(_system_repo(settings), fnr, number_system)
-        typer.echo(issue_patient_token(settings, fnr, patient_id, ttl))
+        issued = issue_patient_token(settings, fnr, patient_id, ttl)
+        _audit_login(settings, Actor("patient", fnr, citizen=CitizenContext(fnr, patient_id)))
+        typer.echo(issued)
     except NotResolved as exc:
         raise _fail(str(exc)) from None
+
+
+def _audit_login(settings: Settings, actor: Actor) -> None:
+    """Record a health worker's or citizen's sign-in in the audit log."""
+    from fellesjournal.audit import log
+    from fellesjournal.audit.events import login_event
+
+    store = _store(settings)
+    try:
+        with store.transaction() as tx:
+            log.append(tx, [login_event(actor)])
+    finally:
+        store.dispose()
 
 
 @id_app.command("check")
