@@ -178,6 +178,67 @@ def queries(people: list[dict[str, str]]) -> dict[str, list[str]]:
     }
 
 
+HPR = "urn:oid:2.16.578.1.12.4.1.4.4"
+
+
+def health_worker(
+    client: httpx.Client, people: list[dict[str, str]], env: dict[str, str]
+) -> tuple[str, dict[str, list[str]]]:
+    """A fastlege's token and the searches they make, under access control: their own
+    listed patients (found) and everyone else (filtered away in SQL, so not found)."""
+    gp_ref = role_id = None
+    for p in people:
+        body = client.get(
+            "/fhir/Patient",
+            params={"identifier": f"{FNR}|{p['fnr']}", "_elements": "generalPractitioner"},
+        ).json()
+        refs = [
+            g["reference"]
+            for e in body.get("entry", [])
+            for g in e["resource"].get("generalPractitioner", [])
+            if g.get("reference", "").startswith("Practitioner/")
+        ]
+        for ref in refs:
+            roles = client.get(
+                "/fhir/PractitionerRole", params={"practitioner": ref, "active": "true"}
+            ).json()
+            if roles.get("entry"):
+                gp_ref, role_id = ref, roles["entry"][0]["resource"]["id"]
+                break
+        if gp_ref:
+            break
+    if gp_ref is None or role_id is None:
+        raise SystemExit("no patient in the sample has a fastlege with an active role")
+    practitioner = client.get(f"/fhir/{gp_ref}").json()
+    hpr = next(i["value"] for i in practitioner["identifier"] if i.get("system") == HPR)
+    token = cli("token", "--practitioner", hpr, "--role", role_id, env=env)
+    listed = client.get(
+        "/fhir/Patient",
+        params={"general-practitioner": gp_ref, "_count": "100", "_elements": "identifier"},
+    ).json()
+    own = [
+        (e["resource"]["id"], i["value"])
+        for e in listed.get("entry", [])
+        for i in e["resource"].get("identifier", [])
+        if i.get("system") == FNR
+    ]
+    others = [p["fnr"] for p in people if p["fnr"] not in {fnr for _, fnr in own}]
+
+    def q(params: dict[str, str]) -> str:
+        return "/fhir/Patient?" + urlencode(params)
+
+    return token, {
+        "fastlege: own patient by fødselsnummer": [q({"identifier": f"{FNR}|{f}"}) for _, f in own],
+        "fastlege: another's patient by fødselsnummer (filtered: none)": [
+            q({"identifier": f"{FNR}|{f}"}) for f in others
+        ],
+        "fastlege: read own patient by id": [f"/fhir/Patient/{pid}" for pid, _ in own],
+        "fastlege: own patient's Observations": [
+            "/fhir/Observation?" + urlencode({"patient": pid, "_count": "50"}) for pid, _ in own
+        ],
+    }
+
+
 def typeahead() -> dict[str, list[str]]:
     def q(url: str, text: str) -> str:
         return "/fhir/ValueSet/$expand?" + urlencode({"url": url, "filter": text, "count": "20"})
@@ -261,6 +322,12 @@ def main(argv: list[str] | None = None) -> int:
             for name, urls in {**queries(people), **typeahead()}.items():
                 say(f"timing {name}")
                 results[name] = time_cycle(client, urls, args.requests, args.warmup)
+            gp_token, gp_queries = health_worker(client, people, env)
+        gp_headers = {"Authorization": f"Bearer {gp_token}", "Accept": "application/fhir+json"}
+        with httpx.Client(base_url=base, headers=gp_headers, timeout=60) as gp:
+            for name, urls in gp_queries.items():
+                say(f"timing {name}")
+                results[name] = time_cycle(gp, urls, args.requests, args.warmup)
     for name, lat in results.items():
         say(f"{name}: {lat.summary()}")
     text = render(results, args.patients, resources, seed_note, git_commit(REPO))

@@ -121,7 +121,7 @@ def test_patient_token(monkeypatch: pytest.MonkeyPatch, settings: Settings, worl
     assert claims["fhir_actor"] == "patient"
     assert claims["sub"] == world.fnr
     assert claims["fhirUser"] == f"Patient/{world.patient_id}"
-    assert claims["scope"] == "patient/*.read"
+    assert claims["scope"] == "patient/*.read patient/Consent.write"
     assert claims["exp"] - claims["iat"] == 3600
 
 

@@ -36,7 +36,9 @@ import sqlalchemy as sa
 
 from fellesjournal.access import consents, labels, relations, roles
 from fellesjournal.access.actor import Actor
+from fellesjournal.access.compiled import compiled_filter
 from fellesjournal.access.consents import Block
+from fellesjournal.access.context import WorkContext
 from fellesjournal.access.relation_rules import RelationSettings
 from fellesjournal.audit import events as ev
 from fellesjournal.store.base import StoredResource
@@ -78,6 +80,9 @@ class Decision:
     basis: str = ev.NO_BASIS
     reference: str = ""
     blocks: tuple[Block, ...] = field(default=(), compare=False)
+    #: The caller holds an unexpired break-the-glass grant for the patient (whatever
+    #: the basis): it lifts unit and organisation blocks of single resources too.
+    break_glass: bool = False
 
 
 def _deny(reason: str) -> Decision:
@@ -211,9 +216,9 @@ def patient_decision(
         )
     kind = relations.first_relation(tx, work, patient_id, now_us, settings)
     if kind is not None:
-        return Decision(True, f"care relation: {kind}", kind, blocks=blocks)
+        return Decision(True, f"care relation: {kind}", kind, blocks=blocks, break_glass=glass)
     if glass:
-        return Decision(True, "break-the-glass", ev.BREAK_GLASS, blocks=blocks)
+        return Decision(True, "break-the-glass", ev.BREAK_GLASS, blocks=blocks, break_glass=True)
     return Decision(
         False, "no care relation between your unit and the patient, and no break-the-glass"
     )
@@ -232,9 +237,7 @@ def resource_denial(actor: Actor, stored: StoredResource, patient: Decision) -> 
         return f"labelled {', '.join(missing)}; your role and unit are not cleared for it"
     ref = f"{stored.res_type}/{stored.res_id}"
     for block in patient.blocks:
-        if ref in block.resources and not (
-            block.yields_to_break_glass and patient.basis == ev.BREAK_GLASS
-        ):
+        if ref in block.resources and not (block.yields_to_break_glass and patient.break_glass):
             return f"blocked by the patient (sperring, Consent/{block.consent_id})"
     return None
 
@@ -243,13 +246,27 @@ def resource_denial(actor: Actor, stored: StoredResource, patient: Decision) -> 
 
 
 def visible_clause(
-    actor: Actor, table: sa.Table, now_us: int, settings: RelationSettings
+    actor: Actor,
+    table: sa.Table,
+    now_us: int,
+    settings: RelationSettings,
+    *,
+    per_row: bool = False,
+    dialect: str | None = None,
 ) -> Any | None:
     """SQL over ``table`` (``resources`` or ``resource_history``): the rows ``actor`` may
     see, by the rules above; None when nothing is filtered (a system client with ``*``).
 
     Rows without a patient (organisations, practitioners, terminology) are visible to
     all, except AuditEvent to anyone but system clients.
+
+    ``per_row``: test the care relation per row (``relations.row_relation``) instead of
+    against the unit's whole set (``relations.accessible_patients``). The same rows
+    either way; per row is cheaper when the search itself narrows to a few rows (a
+    fødselsnummer, one patient's compartment), the set when it does not.
+
+    ``dialect`` (``sqlite`` or ``postgresql``): the health worker's part as SQL text
+    compiled once per shape (``access/compiled.py``); None builds the expression.
     """
     by_scope = scope_types(actor)
     conds: list[Any] = []
@@ -267,10 +284,31 @@ def visible_clause(
     work = actor.work
     if work is None:
         return sa.false()
-    related = relations.accessible_patients(work, now_us, settings)
+
+    def build(ctx: WorkContext, now: int) -> Any:
+        return _worker_clause(ctx, table, now, settings, per_row)
+
+    if dialect is None:
+        worker = build(work, now_us)
+    else:
+        key = (table.name, work.role, work.clearances, settings, per_row)
+        worker = compiled_filter(key, build, work, now_us, dialect, table)
+    return sa.and_(*conds, sa.or_(not_patient_data, worker))
+
+
+def _worker_clause(
+    work: WorkContext, table: sa.Table, now_us: int, settings: RelationSettings, per_row: bool
+) -> Any:
+    """The patient-data half of :func:`visible_clause` for a health worker."""
+    pid = table.c.patient_id
+    related = (
+        relations.row_relation(work, now_us, pid, settings)
+        if per_row
+        else pid.in_(relations.accessible_patients(work, now_us, settings))
+    )
     glass = consents.break_glass_patients(work, now_us)
     patient_ok = sa.or_(
-        sa.and_(pid.in_(related), pid.not_in(consents.blocked_patients(work))),
+        sa.and_(related, pid.not_in(consents.blocked_patients(work))),
         sa.and_(pid.in_(glass), pid.not_in(consents.blocked_patients(work, personal=True))),
     )
     readable = roles.readable_types(work.role)
@@ -279,11 +317,10 @@ def visible_clause(
         if readable is None
         else table.c.res_type.in_(sorted(readable))
     )
-    record = sa.and_(
+    return sa.and_(
         pid.is_not(None),
         type_ok,
         patient_ok,
         sa.not_(labels.hidden_clause(table.c.res_type, table.c.res_id, work.clearances)),
         sa.not_(consents.resource_block_clause(work, now_us, table)),
     )
-    return sa.and_(*conds, sa.or_(not_patient_data, record))

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.sql import util as sql_util
+from sqlalchemy.sql import visitors
 
 from fellesjournal.access import relation_sql as q
 from fellesjournal.access.context import WorkContext
@@ -42,6 +44,7 @@ __all__ = [
     "has_relation",
     "relation_params",
     "relations_for",
+    "row_relation",
 ]
 
 
@@ -129,6 +132,35 @@ def has_relation(
     return bool(tx.execute(_any_relation(s), params).scalar())
 
 
+def row_relation(
+    ctx: WorkContext,
+    now_us: int,
+    patient_col: Any,
+    settings: RelationSettings | None = None,
+) -> Any:
+    """SQL: ``ctx`` has a care relation with the patient in ``patient_col`` (a column of
+    the query this clause is embedded in), probed per row.
+
+    The single-patient statements (:func:`has_relation`) with the patient taken from the
+    outer row instead of a parameter: cheap when a search narrows to few rows (a
+    fødselsnummer, one patient's Observations), where :func:`accessible_patients` would
+    build the unit's whole set first. The probes' own ``resources`` rows are aliased so
+    that they do not correlate with the outer query's.
+    """
+    s = settings or _DEFAULT
+    template = _row_template(s)
+    params = relation_params(ctx, now_us, s, None)
+    del params[q.PATIENT.key]
+    bound: sa.ColumnElement[Any] = template.params(params)
+
+    def outer_patient(element: Any) -> Any:
+        return patient_col if getattr(element, "key", None) == q.PATIENT.key else None
+
+    opts: dict[str, Any] = {}
+    replaced = visitors.replacement_traverse(bound, opts, outer_patient)  # type: ignore[call-overload]
+    return cast(Any, replaced)
+
+
 def first_relation(
     tx: SqlTransaction,
     ctx: WorkContext,
@@ -199,6 +231,16 @@ def _patient_set(settings: RelationSettings) -> sa.Select[tuple[str]]:
 def _any_relation(settings: RelationSettings) -> sa.Select[tuple[bool]]:
     tests = [q.probe(q.patient_arm(rule, settings, q.const(1))) for rule in rules(settings)]
     return sa.select(sa.or_(*tests))
+
+
+@lru_cache(maxsize=16)
+def _row_template(settings: RelationSettings) -> sa.ColumnElement[Any]:
+    inner = q.R.alias("relation_row")
+    probes = [
+        q.probe(sql_util.ClauseAdapter(inner).traverse(q.patient_arm(rule, settings, q.const(1))))
+        for rule in rules(settings)
+    ]
+    return sa.or_(*probes)
 
 
 @lru_cache(maxsize=16)

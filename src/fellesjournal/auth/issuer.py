@@ -229,7 +229,8 @@ def issue_practitioner_token(
 
 
 def issue_patient_token(settings: Settings, fnr: str, patient_id: str, ttl: int = 3600) -> str:
-    """A citizen's token for their own record (SMART v1 scope ``patient/*.read``).
+    """A citizen's token for their own record (SMART v1 scopes ``patient/*.read`` and
+    ``patient/Consent.write``: citizens read their record and set their own blocks).
 
     Claims: ``sub`` the fødselsnummer or D-nummer, ``fhir_actor: patient``,
     ``fhirUser: Patient/{patient_id}``. Unchecked here, as for
@@ -237,7 +238,7 @@ def issue_patient_token(settings: Settings, fnr: str, patient_id: str, ttl: int 
     """
     claims: dict[str, Any] = {
         "fhir_actor": "patient",
-        "scope": "patient/*.read",
+        "scope": "patient/*.read patient/Consent.write",
         "fhirUser": f"Patient/{patient_id}",
     }
     return issue_token(settings, fnr, claims, ttl)

@@ -46,8 +46,11 @@ class Gate:
         registry: Registry,
         relation_settings: RelationSettings,
         trail: AuditTrail,
+        dialect: str | None = None,
     ) -> None:
         self.actor = actor
+        #: The store's dialect: the access filter is compiled to SQL text for it.
+        self.dialect = dialect
         self.registry = registry
         self.relation_settings = relation_settings
         self.trail = trail
@@ -136,9 +139,17 @@ class Gate:
         decision = self.patient(tx, stored.patient_id)
         return decision.allowed and policy.resource_denial(self.actor, stored, decision) is None
 
-    def restrict(self, table: sa.Table) -> Any | None:
-        """The SQL filter of what the actor may see in ``table`` (None: nothing hidden)."""
-        return policy.visible_clause(self.actor, table, self.now_us, self.relation_settings)
+    def restrict(self, table: sa.Table, *, per_row: bool = False) -> Any | None:
+        """The SQL filter of what the actor may see in ``table`` (None: nothing hidden);
+        ``per_row`` as in :func:`~fellesjournal.access.policy.visible_clause`."""
+        return policy.visible_clause(
+            self.actor,
+            table,
+            self.now_us,
+            self.relation_settings,
+            per_row=per_row,
+            dialect=self.dialect,
+        )
 
     def deny(
         self,

@@ -44,6 +44,19 @@ from fellesjournal.store.sql import SqlStore, SqlTransaction
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Search parameters that narrow a search to a few rows: the access filter then tests
+#: each row's care relation instead of building the unit's whole set of patients.
+_NARROWING = frozenset({"_id", "identifier", "patient", "subject", "encounter", "beneficiary"})
+
+
+def _narrow(req: SearchRequest) -> bool:
+    return req.ids is not None or any(
+        getattr(getattr(c, "param", None), "code", None) in _NARROWING
+        and getattr(c, "modifier", None) not in ("missing", "not")
+        for c in req.criteria
+    )
+
+
 _ACTION = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
@@ -79,7 +92,9 @@ class GuardedRepository:
         self.ctx = ctx
         self.defer_audit = defer_audit
         self.trail = AuditTrail(store, sink, enabled=ctx.audited)
-        self.gate = Gate(ctx.actor, store.registry, settings.relation_settings, self.trail)
+        self.gate = Gate(
+            ctx.actor, store.registry, settings.relation_settings, self.trail, store.dialect
+        )
         self.parser = Parser(
             store.registry,
             default_count=settings.default_page_size,
@@ -261,7 +276,7 @@ class GuardedRepository:
             ensure_type(res_type)
         self.guard("search", res_type)
         req = self.parser.parse(res_type, items)
-        restrict = self.gate.restrict(schema.resources)
+        restrict = self.gate.restrict(schema.resources, per_row=_narrow(req))
         if tx is not None:
             result = Searcher(tx, self.store.registry, restrict).run(req)
             if audit:
@@ -321,7 +336,7 @@ class GuardedRepository:
                 at=at,
                 count=count,
                 offset=offset,
-                restrict=gate.restrict,
+                restrict=functools.partial(gate.restrict, per_row=res_id is not None),
             )
             gate.disclosed(tx, "history", page.entries)
         page.entries = self._disclose_versions(page.entries)
@@ -392,7 +407,8 @@ class GuardedRepository:
         req.count = 2
         req.total = "none"
         # Only what the caller may see: a condition must not reveal other records.
-        return Searcher(tx, self.store.registry, self.gate.restrict(schema.resources)).ids(req)
+        restrict = self.gate.restrict(schema.resources, per_row=True)
+        return Searcher(tx, self.store.registry, restrict).ids(req)
 
     def _find_one(self, tx: SqlTransaction, res_type: str, query: str, what: str) -> str | None:
         """The one id matching a condition (None for none; 412 for several).
