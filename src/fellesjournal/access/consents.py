@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from fellesjournal.access.context import WorkContext
 from fellesjournal.fhir import jsonio
 from fellesjournal.store import schema
+from fellesjournal.store.base import StoredResource
 from fellesjournal.store.sql import SqlTransaction
 
 CATEGORY_SYSTEM: Final = "https://fellesjournal.no/fhir/CodeSystem/consent-category"
@@ -153,6 +154,24 @@ def break_glass_consent(
             "actor": [_provision_actor(f"Practitioner/{ctx.practitioner_id}")],
         },
     }
+
+
+def is_break_glass_grant(resource: dict[str, Any] | StoredResource | None) -> bool:
+    """Whether a Consent (a resource, or a stored version) is a break-the-glass grant."""
+    if isinstance(resource, StoredResource):
+        if not resource.content or BREAK_GLASS not in resource.content:
+            return False
+        resource = jsonio.loads(resource.content)
+    if not isinstance(resource, dict):
+        return False
+    return any(
+        isinstance(coding, dict)
+        and coding.get("system") == CATEGORY_SYSTEM
+        and coding.get("code") == BREAK_GLASS
+        for concept in resource.get("category") or ()
+        if isinstance(concept, dict)
+        for coding in concept.get("coding") or ()
+    )
 
 
 def _escape(text: str) -> str:
@@ -305,19 +324,27 @@ def has_break_glass(tx: SqlTransaction, ctx: WorkContext, patient_id: str, now_u
 
 def break_glass_until(
     tx: SqlTransaction, ctx: WorkContext, patient_id: str, now_us: int
-) -> int | None:
-    """When the caller's current break-the-glass grant for the patient ends (epoch µs),
-    or None when there is none."""
+) -> str | None:
+    """When the caller's current break-the-glass grant for the patient ends (the latest
+    ``provision.period.end`` as written), or None when there is none."""
     grants = _consents(BREAK_GLASS).where(
         C.c.patient_id == patient_id,
         C.c.res_id.in_(_naming([f"Practitioner/{ctx.practitioner_id}"])),
     )
-    stmt = sa.select(sa.func.max(DATE.c.high)).where(
+    current = sa.select(DATE.c.res_id).where(
         DATE.c.res_type == "Consent",
         DATE.c.param == "period",
         DATE.c.low <= now_us,
         DATE.c.high > now_us,
         DATE.c.res_id.in_(grants.with_only_columns(C.c.res_id)),
     )
-    found = tx.execute(stmt).scalar()
-    return int(found) if found is not None else None
+    ends = []
+    for consent_id in tx.execute(current).scalars():
+        stored = tx.read("Consent", consent_id)
+        if stored is not None and stored.content:
+            end = ((jsonio.loads(stored.content).get("provision") or {}).get("period") or {}).get(
+                "end"
+            )
+            if isinstance(end, str):
+                ends.append(end)
+    return max(ends) if ends else None

@@ -171,10 +171,7 @@ def explain(repo: GuardedRepository, patient_id: str) -> Explanation:
 
 def _grant_until(tx: Any, work: Any, patient_id: str, now_us: int) -> str | None:
     """The end of the caller's current break-the-glass grant, if any."""
-    ends = consents.break_glass_until(tx, work, patient_id, now_us)
-    if ends is None:
-        return None
-    return format_instant(datetime.datetime.fromtimestamp(ends / 1_000_000, datetime.UTC))
+    return consents.break_glass_until(tx, work, patient_id, now_us)
 
 
 def audit_log_search(repo: GuardedRepository, items: list[tuple[str, str]]) -> SearchResult:

@@ -22,6 +22,7 @@ from typing import Any, TypeVar, cast
 
 import jsonpatch
 
+from fellesjournal.access.consents import is_break_glass_grant
 from fellesjournal.access.policy import PRIVACY_OFFICER
 from fellesjournal.audit.sink import AuditSink
 from fellesjournal.fhir import jsonio
@@ -571,11 +572,21 @@ class GuardedRepository:
         """
         actor = self.ctx.actor
         for op in ops:
-            if op.method == "POST" or actor.is_system:
+            if actor.is_system:
                 continue
-            current = tx.read(op.res_type, op.res_id)
+            current = None if op.method == "POST" else tx.read(op.res_type, op.res_id)
             if current is not None and not current.deleted:
                 self.gate.resource(tx, current, _ACTION[op.method])
+            if op.res_type == "Consent" and (
+                is_break_glass_grant(op.resource) or is_break_glass_grant(current)
+            ):
+                # A grant made by hand would open a record without the break-the-glass
+                # event and the privacy officer's review: only $break-glass makes them.
+                self.gate.deny(
+                    _ACTION[op.method],
+                    None,
+                    "break-the-glass grants are made by Patient/$break-glass only",
+                )
         if not actor.sees_protected_addresses:
             for op in ops:
                 if op.resource is not None and confidentiality.needs_restore_check(
