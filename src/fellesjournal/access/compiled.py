@@ -39,7 +39,9 @@ _NOW: Final = 7_777_777_777_777_777  # microseconds: the year 2216, never a real
 _ID: Final = "\x01sentinel-{}\x01"
 _DIALECTS: Final[dict[str, Dialect]] = {
     "sqlite": sqlite.dialect(paramstyle="named"),
-    "postgresql": postgresql.psycopg.dialect(paramstyle="named"),
+    # The base dialect: psycopg's renders ``:name::TYPE`` casts, which text() would not
+    # take for parameters. The types are those of the columns compared with.
+    "postgresql": postgresql.base.PGDialect(paramstyle="named"),
 }
 
 Builder = Callable[[WorkContext, int], Any]
