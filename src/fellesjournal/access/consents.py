@@ -231,9 +231,9 @@ def blocks_against(tx: SqlTransaction, ctx: WorkContext, patient_id: str) -> lis
         stored = tx.read("Consent", consent_id)
         if stored is None or stored.content is None:
             continue
+        # A sperring Consent is a block whatever its provision.type says, as the SQL
+        # filter (blocked_patients) counts it: the two must never disagree.
         provision = jsonio.loads(stored.content).get("provision") or {}
-        if provision.get("type") != "deny":
-            continue
         resources = tuple(
             str(d["reference"]["reference"])
             for d in provision.get("data") or ()

@@ -40,13 +40,22 @@ class WorkContext:
 
     @property
     def organization_id(self) -> str:
-        """The legal organisation (health trust or municipality) above the unit."""
-        return self.parents[0] if self.parents else self.unit_id
+        """The legal organisation (health trust or municipality) the unit belongs to:
+        the organisation just below the top of the ``partOf`` chain (the top being the
+        RHF), or the top itself for a chain of one, or the unit when it has no parent."""
+        return legal_organization(self.unit_id, self.parents)
 
     @property
     def organizations(self) -> tuple[str, ...]:
         """The unit and every organisation above it."""
         return (self.unit_id, *self.parents)
+
+
+def legal_organization(unit_id: str, parents: tuple[str, ...]) -> str:
+    """See :attr:`WorkContext.organization_id`."""
+    if len(parents) >= 2:
+        return parents[-2]
+    return parents[-1] if parents else unit_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,7 +100,9 @@ def _scope_allows(actor: Actor, action: str, res_type: str | None) -> bool:
         if context not in contexts:
             continue
         stype, _, perm = rest.partition(".")
-        if stype not in ("*", res_type or "*"):
+        # A system-wide search or history (no type) needs some read scope; its rows are
+        # then filtered to the scopes' types (scope_types, in visible_clause).
+        if res_type is not None and stype not in ("*", res_type):
             continue
         if perm in ("*", "write" if write else "read") or (
             perm and set(perm) <= set("cruds") and _V2[action] in perm
@@ -214,9 +216,12 @@ def patient_decision(
             f"(sperring, Consent/{whole[0].consent_id}); only break-the-glass lifts it",
             blocks=blocks,
         )
-    kind = relations.first_relation(tx, work, patient_id, now_us, settings)
-    if kind is not None:
-        return Decision(True, f"care relation: {kind}", kind, blocks=blocks, break_glass=glass)
+    found = relations.first_relation(tx, work, patient_id, now_us, settings)
+    if found is not None:
+        kind, reference = found
+        return Decision(
+            True, f"care relation: {kind}", kind, reference, blocks=blocks, break_glass=glass
+        )
     if glass:
         return Decision(True, "break-the-glass", ev.BREAK_GLASS, blocks=blocks, break_glass=True)
     return Decision(

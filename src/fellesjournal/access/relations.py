@@ -167,17 +167,21 @@ def first_relation(
     patient_id: str,
     now_us: int,
     settings: RelationSettings | None = None,
-) -> str | None:
+) -> tuple[str, str] | None:
     """The kind of the first care relation ``ctx`` has with ``patient_id`` (rules in
-    :data:`~fellesjournal.access.relation_rules.KINDS` order), or None.
+    :data:`~fellesjournal.access.relation_rules.KINDS` order) and the resource that
+    grants it (``Encounter/12``), or None.
 
-    As cheap as :func:`has_relation` (the first match ends it); the kind is the audit
-    basis of a read.
+    As cheap as :func:`has_relation` (the first match ends it); it is the audit basis
+    of a read.
     """
     s = settings or _DEFAULT
     params = relation_params(ctx, now_us, s, patient_id)
     found = tx.execute(_first_relation(s), params).scalar()
-    return str(found) if found is not None else None
+    if found is None:
+        return None
+    kind, _, reference = str(found).partition("|")
+    return kind, reference
 
 
 def relations_for(
@@ -245,10 +249,21 @@ def _row_template(settings: RelationSettings) -> sa.ColumnElement[Any]:
 
 @lru_cache(maxsize=16)
 def _first_relation(settings: RelationSettings) -> sa.Select[Any]:
+    # COALESCE of one-row subqueries, in rule order: evaluated lazily, so the first rule
+    # that matches ends it, and it says which resource matched ("kind|Type/id").
     order = {kind: i for i, kind in enumerate(KINDS)}
     ranked = sorted(rules(settings), key=lambda rule: order.get(rule.kind, len(order)))
-    whens = [(q.probe(q.patient_arm(rule, settings, q.const(1))), rule.kind) for rule in ranked]
-    return sa.select(sa.case(*whens, else_=sa.null()))
+    firsts = [
+        q.patient_arm(
+            rule,
+            settings,
+            q.const(f"{rule.kind}|") + q.R.c.res_type + q.const("/") + q.R.c.res_id,
+        )
+        .limit(1)
+        .scalar_subquery()
+        for rule in ranked
+    ]
+    return sa.select(sa.func.coalesce(*firsts))
 
 
 @lru_cache(maxsize=16)

@@ -43,7 +43,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from fellesjournal.access.actor import HELSEID_HPR_CLAIM, IDPORTEN_PID_CLAIM, Actor
-from fellesjournal.access.context import CitizenContext, WorkContext
+from fellesjournal.access.context import CitizenContext, WorkContext, legal_organization
 from fellesjournal.access.labels import CLEARANCE_SYSTEM
 from fellesjournal.auth.tokens import invalid_token
 from fellesjournal.fhir import jsonio
@@ -294,7 +294,8 @@ def work_context(
     if unit.get("active") is False:
         raise NotResolved(f"inactive role: its unit Organization/{unit_id} is not active")
     parents = _parents(read, unit_id, unit)
-    organization = read("Organization", parents[0]) if parents else unit
+    legal = legal_organization(unit_id, parents)
+    organization = read("Organization", legal) if legal != unit_id else unit
     return WorkContext(
         practitioner_id=owner,
         hpr=hpr,
