@@ -149,3 +149,23 @@ def test_access_explain_names_the_relation_and_the_role(
     assert relation["reference"]["valueReference"]["reference"] == f"Encounter/{enc['id']}"
     assert "Observation" in found["reads"] and "Observation" in found["writes"]
     assert doctor.get(f"/fhir/Patient/{world.patient_id}").status_code == 200
+
+
+def test_the_master_patient_index_is_for_system_clients(doctor: TestClient, world: World) -> None:
+    """$duplicates and $merge see every record: a health worker gets 403, not names."""
+    res = doctor.get("/fhir/Patient/$duplicates")
+    assert res.status_code == 403
+    merge = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {
+                "name": "source-patient",
+                "valueReference": {"reference": f"Patient/{world.patient_id}"},
+            },
+            {"name": "target-patient", "valueReference": {"reference": "Patient/other"}},
+            {"name": "preview", "valueBoolean": True},
+        ],
+    }
+    res = doctor.post("/fhir/Patient/$merge", json=merge)
+    assert res.status_code == 403
+    assert world.patient_id not in res.text

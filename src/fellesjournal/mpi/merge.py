@@ -136,6 +136,7 @@ def merge_patients(
     if source_id == target_id:
         raise _unprocessable("the source and target patient are the same", "target-patient")
     repo.guard("update", "Patient")
+    repo.guard_whole_database()  # a merge walks every record that points at the source
     with repo.writing() as tx:
         tx.lock_keys([f"merge|Patient/{source_id}", f"merge|Patient/{target_id}"])
         source = _standing(tx, source_id, "source-patient")

@@ -110,6 +110,14 @@ class GuardedRepository:
         reads outside the caller's view, 403 otherwise; the denial is audited)."""
         self.gate.type_check(action, res_type)
 
+    def guard_whole_database(self) -> None:
+        """Raise 403 unless a system client asks: these calls (the MPI's scans and
+        reference walks behind ``$merge`` and ``$duplicates``) see every record."""
+        if not self.ctx.actor.is_system:
+            self.gate.deny(
+                "search", None, "the master patient index's operations are for system clients"
+            )
+
     def guard_review(self) -> None:
         """Raise 403 unless the actor reviews the audit log (a system client or the
         privacy officer)."""
@@ -377,18 +385,19 @@ class GuardedRepository:
 
     def referencing(self, tx: SqlTransaction, res_type: str, res_id: str) -> list[tuple[str, str]]:
         """``(type, id)`` of the current resources that point at ``res_type/res_id``."""
-        self.guard("search", None)
+        self.guard_whole_database()
         return references.referencing(tx, res_type, res_id)
 
     def compartment_counts(self, tx: SqlTransaction, patient_id: str) -> dict[str, int]:
         """Current resources per type in a patient's compartment."""
-        self.guard("search", None)
+        self.guard_whole_database()
         return references.compartment_counts(tx, patient_id)
 
     def scan(self, tx: SqlTransaction, res_type: str) -> Iterator[StoredResource]:
         """Every current resource of a type, as this actor may see it."""
         ensure_type(res_type)
         self.guard("search", res_type)
+        self.guard_whole_database()
         for stored in references.scan(tx, res_type):
             yield self.disclose(stored)
 
