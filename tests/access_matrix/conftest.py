@@ -33,6 +33,7 @@ from tests.access_matrix.world import (
     encounter,
     episode,
     grant,
+    linked_observation,
     observation,
     org_ref,
     practitioner_of,
@@ -125,6 +126,11 @@ def _block_records(w: World) -> None:
     w.record("bg-blk1-unit-norel", block(org_ref("unit"), data=["cond"]))
     w.record("bg-blk1-person", here, block(practitioner_of("doc"), data=["obs"]))
     w.record("cit-block", here)
+    for name in ("put", "delete", "patch"):
+        w.record(f"lift-person-{name}", here, block(practitioner_of("doc"), data=["obs"]))
+    for name in ("put", "data"):
+        w.record(f"lift-unit-{name}", here, block(org_ref("unit"), data=["cond"]))
+    w.record("lift-after-glass", here, block(org_ref("unit")))
 
 
 def _break_glass_records(w: World) -> None:
@@ -135,19 +141,32 @@ def _break_glass_records(w: World) -> None:
     w.record("bg-other", grant("doc_sibling", -0.01, 0.1))
     w.record("bg-refused")
     w.record("bg-settings")
+    w.record("bg-explain")
+    w.record("bg-forged")
+    w.record("bg-forged-rel", encounter("in-progress", "unit"))
+    w.record("bg-extend")
 
 
 def _other_records(w: World) -> None:
-    """test_citizens.py, test_scopes.py, test_writes.py, test_audit.py."""
+    """test_citizens.py, test_scopes.py, test_writes.py, test_audit.py, test_leaks.py."""
     here = encounter("in-progress", "unit")
     w.record("cit-own", here)
     w.record("cit-other", here)
     w.record("scope", here)
+    w.record("scope-other", here)
+    for name in ("system", "observations", "read"):
+        w.record(f"scope-bg-{name}")
     w.record("w-rel", here)
-    w.record("w-norel")
+    w.record("w-norel-obs")
+    w.record("w-norel-apt")
+    w.record("w-norel-enc")
     w.record("w-norel-other-unit")
     w.record("w-sec", here)
     w.record("audit", here)
+    w.record("xref-target")
+    w.record("xref", here, linked_observation("link", "xref-target"))
+    w.record("xref-psy", here)
+    w.record("deleted", here)
 
 
 def system_repo(store: SqlStore, settings: Settings) -> GuardedRepository:

@@ -1,35 +1,43 @@
-"""Every read path, for one caller and one record: does the caller see exactly its view?
+"""Every read path, for one caller and a group of records: does the caller see exactly
+its view of each record?
 
-:func:`check_view` asks the server for the record in every way there is to read it and
-compares each answer with the *view*: the record's resources that the rules let the
-caller see. With access, exactly the view is there. Without it, reads answer 404 (403 to
-a system client), and searches and histories hold nothing of the record: no entry, no
-total, no include, no chain or ``_has`` match. When the view is empty, no answer may
-mention the patient at all.
+A *view* is what the rules let the caller see of one record: a set of ``Type/id``,
+narrowed here to the types the caller's role and scopes read at all. :class:`Views`
+asks the server for all the records of a group at once, in every way there is to read
+them, and sorts each answer by record, so that every record is checked on every path.
+With access, exactly the view is there. Without it, reads answer 404 (403 to a system
+client) and searches and histories hold nothing of the record: no entry, no total, no
+include, no chain or ``_has`` match. A record with an empty view may not even be
+mentioned: no resource naming its patient may come back.
 
-The paths (each a :class:`Probe`), as plain requests: a read of every resource in the
-record; vread and instance history of the Patient; ``Observation?subject=`` with
-``_summary=count``, ``_total=accurate``, ``_include`` and paging (``_count=1``, then every
-``next`` link); ``Patient?_id=`` with ``_revinclude``; ``_has`` on a visible and on a
-hidden Observation; ``Observation?subject.name=``; ``$everything``; system history and
-Observation type history (since the world was built). And as the entries of one batch:
-read, vread and instance history of every resource, a search of every type by patient,
-``_has`` on every coded resource and a chain from every type. A request answers the same
-as a plain request or as a batch entry (``api/system.py`` dispatches both alike); the
-batch keeps the run fast, since every request of a health worker costs tens of
-milliseconds. The two histories are shared between scenarios with the same caller while
-nothing has changed (:meth:`World.changed`): they list the whole world.
+The paths, per group (searches name every patient of the group, ``subject=A,B,...``):
 
-Then the audit log: each plain read left an AuditEvent (outcome ``4`` for a denial), a
-caller who saw something has disclosure events for it (read, vread, search, history and,
-when the Patient is in view, ``$everything``), and one who saw nothing has no disclosure
-event about the patient.
+* as plain requests: a read of each Patient and each PSY Observation; a system-level
+  search by ``_id``; ``POST Observation/_search``; ``Observation?subject=`` paged by
+  ``_count``, every ``next`` link followed; system history and Observation type history
+  since the world was built;
+* as the entries of one batch (``api/system.py`` dispatches them as it does plain
+  requests; a batch keeps the run fast, since a health worker's request costs tens of
+  milliseconds of access SQL): a read and a vread of every other resource; instance
+  history of each Patient, its first Observation and every resource whose visibility
+  differs from its Patient's; a search by patient of every type; ``_summary=count`` and
+  ``_total=accurate``; ``_include`` and ``_revinclude``; ``_has`` on the coded resources
+  (one search per kind: the PSY ones, the plain ones...); chains
+  (``Observation?subject.name=``, ``{Type}?patient.name=`` for Condition, Encounter and
+  Consent); and ``Patient/{id}/$everything`` of each record.
 
-Every problem is collected, so one failing scenario lists every leaking path at once.
+Then the audit log: every read left an AuditEvent about the patient (outcome ``4`` for a
+denial; a type the caller's role or scopes do not cover is refused before the record is
+known, and that event names the type), a record in view has disclosure events for reads,
+vreads, searches, histories (and ``$everything`` when its Patient is in view), and a
+record out of view has no disclosure event at all.
+
+Problems are collected per record, so one failing scenario lists every leaking path.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +62,9 @@ _REVINCLUDE = (
     "CareTeam:subject",
     "Consent:patient",
 )
+#: The types searched by a chain through the Patient: clinical, administrative, Consent.
+_CHAINED = ("Observation", "Condition", "Encounter", "Consent")
+_PATIENT_REF = re.compile(r'"Patient/([A-Za-z0-9.\-]+)"')
 
 Body = dict[str, Any]
 
@@ -94,192 +105,284 @@ class Probe:
     path: str
     want: int
     check: Callable[[Body], None] | None = None
+    #: The record a failure is reported for (None: every record of the group).
+    key: str | None = None
 
 
-class View:
-    """One caller's view of one record, checked path by path (see the module doc)."""
+class Views:
+    """One caller's views of a group of records, checked path by path."""
 
     def __init__(
-        self, http: TestClient, world: World, caller: Caller, rec: Record, allowed: Iterable[str]
+        self,
+        http: TestClient,
+        world: World,
+        caller: Caller,
+        items: Iterable[tuple[Record, Iterable[str]]],
     ) -> None:
         self.http = http
         self.world = world
         self.caller = caller
-        self.rec = rec
-        #: The view: what the patient-level and resource-level rules allow, narrowed to
-        #: the types the caller's role and scopes read at all.
-        self.expected = frozenset(r for r in allowed if caller.reads(type_of(r)))
-        self.in_view = rec.patient in self.expected
-        self.problems: list[str] = []
-        #: Resources outside the record that mention the patient and came back.
-        self.mentions: set[str] = set()
+        self.records: dict[str, Record] = {}
+        self.views: dict[str, frozenset[str]] = {}
+        for rec, allowed in items:
+            self.records[rec.key] = rec
+            self.views[rec.key] = frozenset(r for r in allowed if caller.reads(type_of(r)))
+        #: Which record each resource of the group belongs to.
+        self.owner = {r: k for k, rec in self.records.items() for r in rec.all()}
+        self.by_patient_id = {rec.patient_id: k for k, rec in self.records.items()}
+        self.problems: dict[str, list[str]] = {k: [] for k in self.records}
+        self.mentions: dict[str, set[str]] = {k: set() for k in self.records}
 
     # -- comparing -------------------------------------------------------------------------
 
-    def problem(self, path: str, text: str) -> None:
-        self.problems.append(f"{path}: {text}")
+    def problem(self, key: str | None, path: str, text: str) -> None:
+        """Note a problem of one record (None: of every record of the group)."""
+        if len(path) > 160:  # a query naming every patient of a group
+            path = path[:150] + "..."
+        for k in [key] if key is not None else list(self.records):
+            self.problems[k].append(f"{path}: {text}")
 
-    def seen(self, body: Body, mode: str | None = None) -> set[str]:
-        """The record's resources in a Bundle (``mode``: only those of that search mode);
-        notes resources outside the record that mention the patient."""
-        out = set()
-        record = self.rec.all()
+    def seen(self, body: Body, mode: str | None = None) -> dict[str, set[str]]:
+        """The group's resources in a Bundle, by record (``mode``: only those of that
+        search mode); notes other resources that name a patient of the group."""
+        out: dict[str, set[str]] = {k: set() for k in self.records}
         for reference, entry_mode, res in entries(body):
-            if reference in record:
+            key = self.owner.get(reference)
+            if key is not None:
                 if mode is None or entry_mode == mode:
-                    out.add(reference)
-            elif self.rec.patient in jsonio.dumps(res).decode():
-                self.mentions.add(reference)
+                    out[key].add(reference)
+                continue
+            for pid in set(_PATIENT_REF.findall(jsonio.dumps(res).decode())):
+                if pid in self.by_patient_id:
+                    self.mentions[self.by_patient_id[pid]].add(reference)
         return out
 
-    def compare(self, path: str, seen: set[str], want: Iterable[str]) -> None:
-        wanted = set(want)
-        if seen != wanted:
-            self.problem(path, f"leaked {sorted(seen - wanted)}, missing {sorted(wanted - seen)}")
+    def compare(
+        self, path: str, seen: dict[str, set[str]], want: Callable[[str], set[str]]
+    ) -> None:
+        for key in self.records:
+            wanted = want(key)
+            if seen[key] != wanted:
+                leaked, missing = sorted(seen[key] - wanted), sorted(wanted - seen[key])
+                self.problem(key, path, f"leaked {leaked}, missing {missing}")
 
-    def of_type(self, res_type: str) -> set[str]:
-        return {r for r in self.expected if type_of(r) == res_type}
+    def of_type(self, key: str, res_type: str) -> set[str]:
+        return {r for r in self.views[key] if type_of(r) == res_type}
+
+    def in_view(self, key: str) -> bool:
+        return self.records[key].patient in self.views[key]
 
     def types(self) -> list[str]:
-        return sorted({type_of(r) for r in self.rec.all()})
+        return sorted({type_of(r) for r in self.owner})
 
     def denial(self, *, search: bool = False) -> int:
         """The status of a denied request: 404 for reads by anyone but a system client
         (nothing shows that the data exists), 403 otherwise."""
         return 403 if search or self.caller.is_system else 404
 
+    def patients(self) -> str:
+        return ",".join(rec.patient for rec in self.records.values())
+
     # -- the probes ------------------------------------------------------------------------
 
-    @staticmethod
-    def url(path: str, params: list[tuple[str, str]]) -> str:
-        return f"{path}?{urlencode(params)}"
-
     def read(self, reference: str, suffix: str = "") -> Probe:
+        key = self.owner[reference]
         path = f"{reference}{suffix}"
-        if reference not in self.expected:
-            return Probe(path, self.denial())
+        if reference not in self.views[key]:
+            return Probe(path, self.denial(), key=key)
 
         def check(body: Body) -> None:
             if suffix == "/_history":
-                self.compare(path, self.seen(body), {reference})
+                found = self.seen(body)[key]
+                if found != {reference}:
+                    self.problem(key, path, f"versions of {sorted(found)}")
             elif f"{body.get('resourceType')}/{body.get('id')}" != reference:
-                self.problem(path, "answered another resource")
+                self.problem(key, path, "answered another resource")
 
-        return Probe(path, 200, check)
+        return Probe(path, 200, check, key)
 
     def search(
         self, res_type: str, params: list[tuple[str, str]], check: Callable[[str, Body], None]
     ) -> Probe:
         """A search of ``res_type``: 403 when the caller may not search the type at all."""
-        path = self.url(res_type, params)
+        path = f"{res_type}?{urlencode(params)}"
         if not self.caller.reads(res_type):
             return Probe(path, self.denial(search=True))
         return Probe(path, 200, lambda body: check(path, body))
 
-    def by_patient(self, res_type: str, *extra: tuple[str, str]) -> Probe:
+    def patient_param(self, res_type: str) -> tuple[str, str]:
         if res_type == "Patient":
-            params = [("_id", self.rec.patient_id)]
-        else:
-            params = [(_BY_PATIENT.get(res_type, "patient"), self.rec.patient)]
-        want = self.of_type(res_type)
+            return ("_id", ",".join(rec.patient_id for rec in self.records.values()))
+        return (_BY_PATIENT.get(res_type, "patient"), self.patients())
+
+    def by_patient(self, res_type: str) -> Probe:
         return self.search(
             res_type,
-            [*params, *extra],
-            lambda path, body: self.compare(path, self.seen(body), want),
+            [self.patient_param(res_type), ("_count", "1000")],
+            lambda path, body: self.compare(
+                path, self.seen(body), lambda k: self.of_type(k, res_type)
+            ),
         )
 
     def counted(self, res_type: str, *extra: tuple[str, str]) -> Probe:
-        """``_summary=count`` or ``_total=accurate``: the total counts only the view."""
-        want = self.of_type(res_type)
+        """``_summary=count`` or ``_total=accurate``: the total counts only the views
+        (of the whole group: one number)."""
+        want = sum(len(self.of_type(k, res_type)) for k in self.records)
         summary = ("_summary", "count") in extra
 
         def check(path: str, body: Body) -> None:
-            if body.get("total") != len(want):
-                self.problem(path, f"total {body.get('total')}, expected {len(want)}")
+            if body.get("total") != want:
+                self.problem(None, path, f"total {body.get('total')}, expected {want}")
             found = self.seen(body)
-            if not found <= want or len(found) > (0 if summary else 1):
-                self.problem(path, f"entries {sorted(found)}")
+            shown = sum(len(v) for v in found.values())
+            if shown > (0 if summary else 1):
+                self.problem(None, path, f"{shown} entries")
+            self.compare(path, found, lambda k: found[k] & self.of_type(k, res_type))
 
-        if res_type == "Patient":
-            params = [("_id", self.rec.patient_id)]
-        else:
-            params = [(_BY_PATIENT.get(res_type, "patient"), self.rec.patient)]
-        return self.search(res_type, [*params, *extra], check)
+        return self.search(res_type, [self.patient_param(res_type), *extra], check)
 
     def include(self) -> Probe:
-        obs = self.of_type("Observation")
-
         def check(path: str, body: Body) -> None:
-            self.compare(f"{path} (matches)", self.seen(body, "match"), obs)
-            want = {self.rec.patient} & self.expected if obs else set()
-            self.compare(f"{path} (included)", self.seen(body, "include"), want)
+            self.compare(
+                f"{path} (matches)",
+                self.seen(body, "match"),
+                lambda k: self.of_type(k, "Observation"),
+            )
+            self.compare(
+                f"{path} (included)",
+                self.seen(body, "include"),
+                lambda k: self.of_type(k, "Patient") if self.of_type(k, "Observation") else set(),
+            )
 
-        params = [("subject", self.rec.patient), ("_include", "Observation:subject")]
+        params = [
+            self.patient_param("Observation"),
+            ("_include", "Observation:subject"),
+            ("_count", "1000"),
+        ]
         return self.search("Observation", params, check)
 
     def revinclude(self) -> Probe:
-        patient = {self.rec.patient} & self.expected
-
         def check(path: str, body: Body) -> None:
-            self.compare(f"{path} (matches)", self.seen(body, "match"), patient)
-            want = self.expected - patient if patient else set()
-            self.compare(f"{path} (included)", self.seen(body, "include"), want)
+            self.compare(
+                f"{path} (matches)",
+                self.seen(body, "match"),
+                lambda k: self.of_type(k, "Patient"),
+            )
+            self.compare(
+                f"{path} (included)",
+                self.seen(body, "include"),
+                lambda k: (
+                    set(self.views[k] - {self.records[k].patient}) if self.in_view(k) else set()
+                ),
+            )
 
-        params = [("_id", self.rec.patient_id), *(("_revinclude", r) for r in _REVINCLUDE)]
+        params = [
+            self.patient_param("Patient"),
+            *(("_revinclude", r) for r in _REVINCLUDE),
+            ("_count", "1000"),
+        ]
         return self.search("Patient", params, check)
 
-    def has(self, reference: str) -> Probe:
-        key = f"_has:{type_of(reference)}:subject:code"
-        want = {self.rec.patient} & self.expected if reference in self.expected else set()
+    def has(self) -> list[Probe]:
+        """``Patient?_has:{Type}:subject:code=`` per kind of coded resource (the label
+        it has in its record: ``obs``, ``psy``...), naming every such resource of the
+        group: a Patient matches when it and that resource are in view."""
+        kinds: dict[tuple[str, str], dict[str, str]] = {}
+        for key, rec in self.records.items():
+            names = {r: n for n, r in rec.refs.items()}
+            for reference, code in rec.codes.items():
+                if names[reference] != "obs2":  # as ``obs``
+                    kinds.setdefault((names[reference], type_of(reference)), {})[key] = code
+        return [
+            self._has(name, res_type, list(codes.values()))
+            for (name, res_type), codes in sorted(kinds.items())
+        ]
+
+    def _has(self, name: str, res_type: str, codes: list[str]) -> Probe:
+        def want(k: str) -> set[str]:
+            rec = self.records[k]
+            shown = name in rec.refs and rec.refs[name] in self.views[k]
+            return self.of_type(k, "Patient") if shown else set()
+
+        value = ",".join(f"{CODES}|{c}" for c in codes)
         return self.search(
             "Patient",
-            [(key, f"{CODES}|{self.rec.codes[reference]}")],
-            lambda path, body: self.compare(f"{path} ({reference})", self.seen(body), want),
+            [(f"_has:{res_type}:subject:code", value), ("_count", "1000")],
+            lambda path, body: self.compare(f"{path} ({name})", self.seen(body), want),
         )
 
     def chain(self, res_type: str) -> Probe:
         key = "subject.name" if res_type == "Observation" else "patient.name"
-        want = self.of_type(res_type) if self.in_view else set()
+        families = ",".join(rec.family for rec in self.records.values())
         return self.search(
             res_type,
-            [(key, self.rec.family)],
-            lambda path, body: self.compare(path, self.seen(body), want),
+            [(key, families), ("_count", "1000")],
+            lambda path, body: self.compare(
+                path,
+                self.seen(body),
+                lambda k: self.of_type(k, res_type) if self.in_view(k) else set(),
+            ),
         )
 
-    def everything(self) -> Probe:
-        path = f"{self.rec.patient}/$everything"
-        if not self.in_view:
-            return Probe(path, self.denial())
-        return Probe(path, 200, lambda body: self.compare(path, self.seen(body), self.expected))
+    def everything(self, key: str) -> Probe:
+        rec = self.records[key]
+        path = f"{rec.patient}/$everything"
+        if not self.in_view(key):
+            return Probe(path, self.denial(), key=key)
+
+        def check(body: Body) -> None:
+            found = self.seen(body)[key]
+            if found != self.views[key]:
+                leaked, missing = sorted(found - self.views[key]), sorted(self.views[key] - found)
+                self.problem(key, path, f"leaked {leaked}, missing {missing}")
+
+        return Probe(path, 200, check, key)
+
+    def system_search(self) -> Probe:
+        """``GET /fhir?_id=`` with every id of the group, across all types."""
+        ids = sorted(r.partition("/")[2] for r in self.owner)
+        path = "?" + urlencode([("_id", ",".join(ids)), ("_count", "1000")])
+        if not self.caller.system_wide:
+            return Probe(path, 403)
+        return Probe(
+            path,
+            200,
+            lambda body: self.compare(path, self.seen(body), lambda k: set(self.views[k])),
+        )
+
+    def history_refs(self) -> list[str]:
+        """The resources whose instance history is asked: each Patient, each plain
+        Observation, and every resource whose visibility is not its Patient's (hidden by
+        a label, a block of single resources, or shown without the Patient)."""
+        out = []
+        for key, rec in self.records.items():
+            for name, reference in rec.refs.items():
+                odd = (reference in self.views[key]) != self.in_view(key)
+                if name in ("patient", "obs") or odd:
+                    out.append(reference)
+        return sorted(out)
 
     def plain_probes(self) -> list[Probe]:
-        coded = sorted(self.rec.codes)
-        hidden = [r for r in coded if r not in self.expected]
-        shown = [r for r in coded if r in self.expected]
-        return [
-            *(self.read(r) for r in sorted(self.rec.all())),
-            self.read(self.rec.patient, "/_history/1"),
-            self.read(self.rec.patient, "/_history"),
-            self.by_patient("Observation"),
-            self.counted("Observation", ("_summary", "count")),
-            self.counted("Observation", ("_total", "accurate"), ("_count", "1")),
-            self.include(),
-            self.revinclude(),
-            *(self.has(r) for r in (hidden[:1] + shown[:1])),
-            self.chain("Observation"),
-            self.everything(),
-        ]
+        reads = [rec.patient for rec in self.records.values()]
+        reads += [rec.refs["psy"] for rec in self.records.values() if "psy" in rec.refs]
+        return [*(self.read(r) for r in reads), self.system_search()]
 
     def batch_probes(self) -> list[Probe]:
-        refs = sorted(self.rec.all())
+        plain = {p.path for p in self.plain_probes()}
+        refs = sorted(self.owner)
         return [
-            *(self.read(r) for r in refs),
+            *(self.read(r) for r in refs if r not in plain),
             *(self.read(r, "/_history/1") for r in refs),
-            *(self.read(r, "/_history") for r in refs),
+            *(self.read(r, "/_history") for r in self.history_refs()),
             *(self.by_patient(t) for t in self.types()),
+            self.counted("Observation", ("_summary", "count")),
+            self.counted("Observation", ("_total", "accurate"), ("_count", "1")),
             self.counted("Patient", ("_summary", "count")),
-            *(self.has(r) for r in sorted(self.rec.codes)),
-            *(self.chain(t) for t in self.types() if t != "Patient"),
+            self.include(),
+            self.revinclude(),
+            *self.has(),
+            *(self.chain(t) for t in self.types() if t in _CHAINED),
+            *(self.everything(k) for k in self.records),
         ]
 
     # -- running them ----------------------------------------------------------------------
@@ -289,14 +392,17 @@ class View:
 
     def outcome(self, probe: Probe, status: int, body: Body | None, how: str) -> None:
         if status != probe.want:
-            text = jsonio.dumps(body).decode()[:300] if body else ""
-            self.problem(f"{how} {probe.path}", f"status {status}, expected {probe.want} {text}")
+            text = jsonio.dumps(body).decode()[:200] if body else ""
+            self.problem(
+                probe.key, f"{how} {probe.path}", f"status {status}, expected {probe.want} {text}"
+            )
         elif status == 200 and probe.check is not None:
             probe.check(body or {})
 
     def run_plain(self) -> None:
         for probe in self.plain_probes():
-            resp = self.get(f"/fhir/{probe.path}")
+            path = f"/fhir{probe.path}" if probe.path.startswith("?") else f"/fhir/{probe.path}"
+            resp = self.get(path)
             self.outcome(probe, resp.status_code, resp.json(), "GET")
 
     def run_batch(self) -> None:
@@ -308,59 +414,84 @@ class View:
         }
         resp = self.http.post("/fhir", json=bundle, headers=self.caller.headers())
         if resp.status_code != 200:
-            self.problem("batch", f"status {resp.status_code}: {resp.text[:300]}")
+            self.problem(None, "batch", f"status {resp.status_code}: {resp.text[:300]}")
             return
         results = resp.json().get("entry") or []
         if len(results) != len(probes):
-            self.problem("batch", f"{len(results)} entries for {len(probes)} requests")
+            self.problem(None, "batch", f"{len(results)} entries for {len(probes)} requests")
             return
         for probe, result in zip(probes, results, strict=True):
             status = int(str(result["response"]["status"]).split()[0])
             self.outcome(probe, status, result.get("resource"), "batch GET")
 
+    def post_search(self) -> None:
+        """``POST Observation/_search``, the parameters in a form body."""
+        resp = self.http.post(
+            "/fhir/Observation/_search",
+            data={"subject": self.patients(), "_count": "1000"},
+            headers=self.caller.headers(),
+        )
+        want = 200 if self.caller.reads("Observation") else self.denial(search=True)
+        if resp.status_code != want:
+            self.problem(None, "POST Observation/_search", f"status {resp.status_code}")
+        elif want == 200:
+            found = self.seen(resp.json())
+            self.compare(
+                "POST Observation/_search", found, lambda k: self.of_type(k, "Observation")
+            )
+
     def paging(self) -> None:
-        """``_count=1``, then every ``next`` link: the pages together are the view."""
+        """``_count`` small, then every ``next`` link: the pages together are the views."""
         if not self.caller.reads("Observation"):
-            return  # the searches above got their 403
-        obs = self.of_type("Observation")
-        resp = self.get(f"/fhir/Observation?subject={self.rec.patient}&_count=1")
-        found: set[str] = set()
+            return  # the searches got their 403
+        total = sum(len(self.of_type(k, "Observation")) for k in self.records)
+        size = max(total // 4, 1)  # a few pages, however large the group
+        resp = self.get(f"/fhir/Observation?subject={self.patients()}&_count={size}")
+        found: dict[str, set[str]] = {k: set() for k in self.records}
         pages = 0
-        while resp.status_code == 200 and pages <= len(obs) + 1:
+        while resp.status_code == 200 and pages <= total:
             body = resp.json()
             page = self.seen(body)
-            if len(page) > 1:
-                self.problem("paging", f"a page of _count=1 held {sorted(page)}")
-            found |= page
+            if sum(len(v) for v in page.values()) > size:
+                self.problem(None, "paging", "a page larger than _count")
+            for k, v in page.items():
+                found[k] |= v
             pages += 1
             link = next_link(body)
             if link is None:
                 break
             resp = self.get(fhir_path(link))
         if resp.status_code != 200:
-            self.problem("paging", f"status {resp.status_code}")
-        self.compare("paging", found, obs)
-        if pages != max(len(obs), 1):
-            self.problem("paging", f"{pages} pages for {len(obs)} Observations")
+            self.problem(None, "paging", f"status {resp.status_code}")
+        self.compare("paging", found, lambda k: self.of_type(k, "Observation"))
+        if pages != max(-(-total // size), 1):
+            self.problem(None, "paging", f"{pages} pages for {total} Observations")
 
     def histories(self) -> None:
         """System history and the Observation type history since the world was built."""
-        for path, allowed, want in (
-            ("_history", self.caller.wildcard, set(self.expected)),
-            ("Observation/_history", self.caller.reads("Observation"), self.of_type("Observation")),
+        for path, allowed, res_type in (
+            ("_history", self.caller.system_wide, None),
+            ("Observation/_history", self.caller.reads("Observation"), "Observation"),
         ):
             status, bodies = self.world.history(self.http, self.caller, path)
             if not allowed:
                 if status != self.denial():
-                    self.problem(path, f"status {status}, expected {self.denial()}")
+                    self.problem(None, path, f"status {status}, expected {self.denial()}")
                 continue
             if status != 200:
-                self.problem(path, f"status {status}")
+                self.problem(None, path, f"status {status}")
                 continue
-            found: set[str] = set()
+            found: dict[str, set[str]] = {k: set() for k in self.records}
             for body in bodies:
-                found |= self.seen(body)
-            self.compare(path, found, want)
+                for k, v in self.seen(body).items():
+                    found[k] |= v
+            self.compare(path, found, self._history_view(res_type))
+
+    def _history_view(self, res_type: str | None) -> Callable[[str], set[str]]:
+        """What a history shows of a record: its view, or of one type."""
+        if res_type is None:
+            return lambda k: set(self.views[k])
+        return lambda k: self.of_type(k, res_type)
 
     # -- the audit log ---------------------------------------------------------------------
 
@@ -371,77 +502,122 @@ class View:
         if not self.caller.is_system:
             others = {r.agent for r in records} - {self.caller.agent}
             if others:
-                self.problem("audit", f"events by others in the window: {sorted(others)}")
+                self.problem(None, "audit", f"events by others in the window: {sorted(others)}")
         events = [(r, r.event()) for r in records]
-
-        def interaction(event: Body) -> str:
-            return str(((event.get("subtype") or [{}])[0]).get("code", ""))
-
-        def whats(event: Body) -> list[str]:
-            return [
-                str((e.get("what") or {}).get("reference", ""))
-                for e in event.get("entity") or ()
-                if "what" in e
-            ]
-
-        for reference in sorted(self.rec.all()):
-            res_type = type_of(reference)
-            if reference in self.expected:
-                hit = any(
-                    r.outcome == "0"
-                    and interaction(e) == "read"
-                    and r.patient_id == self.rec.patient_id
-                    and any(w.startswith(f"{reference}/_history/") for w in whats(e))
-                    for r, e in events
-                )
-            else:
-                hit = any(
-                    r.outcome == "4"
-                    and interaction(e) == "read"
-                    and (
-                        (r.patient_id == self.rec.patient_id and reference in whats(e))
-                        # A type the role or scopes do not cover is refused before the
-                        # store is asked: the event names the type, not the record.
-                        or (not self.caller.reads(res_type) and res_type in whats(e))
-                    )
-                    for r, e in events
-                )
-            if not hit:
-                state = "disclosure" if reference in self.expected else "denial"
-                self.problem("audit", f"no AuditEvent for the {state} of GET {reference}")
-        disclosed = {
-            interaction(e)
-            for r, e in events
-            if r.outcome == "0" and r.patient_id == self.rec.patient_id
+        refused_types = {
+            w for r, e in events if r.outcome == "4" and r.patient_id is None for w in _whats(e)
         }
-        if not self.expected:
-            if disclosed:
-                self.problem("audit", f"disclosure events without a view: {sorted(disclosed)}")
-            return
-        want = {"read", "vread", "search", "history"} | ({"operation"} if self.in_view else set())
-        if not want <= disclosed:
-            self.problem("audit", f"no disclosure event for {sorted(want - disclosed)}")
+        by_patient: dict[str, list[tuple[log.AuditRecord, Body]]] = {}
+        for r, e in events:
+            if r.patient_id is not None:
+                by_patient.setdefault(r.patient_id, []).append((r, e))
+        for key, rec in self.records.items():
+            mine = by_patient.get(rec.patient_id, [])
+            reads = [
+                (r, e)
+                for r, e in mine
+                if _interaction(e) == "read"
+                and not any(w.endswith("$everything") for w in _whats(e))
+            ]
+            for reference in sorted(rec.all()):
+                if reference in self.views[key]:
+                    hit = any(
+                        r.outcome == "0"
+                        and any(w.startswith(f"{reference}/_history/") for w in _whats(e))
+                        for r, e in reads
+                    )
+                elif not self.caller.reads(type_of(reference)):
+                    hit = type_of(reference) in refused_types
+                else:
+                    hit = any(r.outcome == "4" and reference in _whats(e) for r, e in reads)
+                if not hit:
+                    state = "disclosure" if reference in self.views[key] else "denial"
+                    self.problem(key, "audit", f"no AuditEvent for the {state} of GET {reference}")
+            disclosed = {_interaction(e) for r, e in mine if r.outcome == "0"}
+            if not self.views[key]:
+                if disclosed:
+                    self.problem(key, "audit", f"disclosures without a view: {sorted(disclosed)}")
+                continue
+            want = {"read", "vread", "search", "history"}
+            if self.in_view(key):
+                want.add("operation")
+            if not want <= disclosed:
+                self.problem(key, "audit", f"no disclosure event for {sorted(want - disclosed)}")
 
-    def run(self) -> None:
+    def run(self) -> Views:
         with self.world.repo.reading() as tx:
             after_seq = log.head(tx)[0]
         self.run_plain()
+        self.post_search()
         self.run_batch()
         self.paging()
         self.histories()
-        if not self.expected and self.mentions:
-            self.problem("leak", f"resources about the patient came back: {sorted(self.mentions)}")
+        for key, mentions in self.mentions.items():
+            if not self.views[key] and mentions:
+                self.problem(key, "leak", f"resources naming the patient: {sorted(mentions)}")
         self.audit(after_seq)
+        return self
+
+    def assert_ok(self, key: str) -> None:
+        problems = self.problems[key]
+        assert not problems, (
+            f"{self.caller.name} on record '{key}' (view: {sorted(self.views[key])}):\n  "
+            + "\n  ".join(problems)
+        )
+
+
+def _interaction(event: Body) -> str:
+    return str(((event.get("subtype") or [{}])[0]).get("code", ""))
+
+
+def _whats(event: Body) -> list[str]:
+    return [
+        str((e.get("what") or {}).get("reference", ""))
+        for e in event.get("entity") or ()
+        if "what" in e
+    ]
 
 
 def check_view(
     http: TestClient, world: World, caller: Caller, rec: Record, allowed: Iterable[str]
 ) -> None:
     """Assert that ``caller`` sees exactly ``allowed`` of ``rec`` (narrowed to the types
-    it reads at all) through every read path, and that the audit log shows it."""
-    view = View(http, world, caller, rec, allowed)
-    view.run()
-    assert not view.problems, (
-        f"{caller.name} on record '{rec.key}' (view: {sorted(view.expected)}):\n  "
-        + "\n  ".join(view.problems)
-    )
+    it reads at all) through every read path, and that the audit log shows it. Asks
+    afresh: for records a test changes."""
+    Views(http, world, caller, [(rec, allowed)]).run().assert_ok(rec.key)
+
+
+def check_in_group(
+    http: TestClient,
+    world: World,
+    group: str,
+    caller: Caller,
+    items: Callable[[], Iterable[tuple[Record, Iterable[str]]]],
+    record: str,
+) -> None:
+    """:func:`check_view` for one record of a group that is asked once, for all its
+    records together (``items``), the first time one of them is checked. For records
+    nothing changes: the answers are kept for the rest of the run."""
+    views = world.groups.get(group)
+    if views is None:
+        views = Views(http, world, caller, items()).run()
+        world.groups[group] = views
+    views.assert_ok(record)
+
+
+def glance(
+    http: TestClient, caller: Caller, rec: Record, *, sees: bool, hidden: tuple[str, ...] = ()
+) -> None:
+    """A quick look at a record in a state whose like the matrix checks in full on other
+    records (before a test changes it): the Patient answers 200 or 404, and
+    ``Observation?subject=`` shows the plain Observations (but ``hidden``) or nothing."""
+    resp = http.get(f"/fhir/{rec.patient}", headers=caller.headers())
+    assert resp.status_code == (200 if sees else 404), resp.text
+    if not caller.reads("Observation"):
+        return
+    resp = http.get(f"/fhir/Observation?subject={rec.patient}", headers=caller.headers())
+    assert resp.status_code == 200, resp.text
+    found = {ref for ref, _mode, _res in entries(resp.json())}
+    shown = {n for n in ("obs", "obs2") if n not in hidden}
+    assert found == (set(rec.only(*shown)) if sees else set())
+    assert resp.json().get("total") == len(found)

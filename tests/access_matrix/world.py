@@ -97,8 +97,9 @@ class Caller:
     """A token and what the rules outside any record let it do.
 
     ``types``: the record types it may read at all (work role and token scopes), None
-    for every type. ``wildcard``: a read scope with type ``*`` (system-wide history and
-    search are allowed at all). ``agent``: ``agent[0].who`` of its AuditEvents.
+    for every type. ``system_wide``: it has a read scope at all (system-wide history and
+    search are allowed, narrowed to ``types``). ``agent``: ``agent[0].who`` of its
+    AuditEvents.
     """
 
     name: str
@@ -106,7 +107,7 @@ class Caller:
     kind: str
     agent: str
     types: frozenset[str] | None = None
-    wildcard: bool = True
+    system_wide: bool = True
 
     @property
     def is_system(self) -> bool:
@@ -119,18 +120,28 @@ class Caller:
         return {"Authorization": f"Bearer {self.token}", "Accept": "application/fhir+json"}
 
 
-def scope_types(scope: str) -> tuple[frozenset[str] | None, bool]:
-    """(types, wildcard) of the read scopes in ``scope``; None: every type."""
+#: The scope contexts each kind of token may use (``access/policy.py``).
+CONTEXTS: Final = {"system": ("system",), "practitioner": ("user",), "patient": ("patient", "user")}
+
+
+def scope_types(scope: str, kind: str) -> tuple[frozenset[str] | None, bool]:
+    """(types, system_wide) of the read scopes in ``scope`` that a ``kind`` token may
+    use: the types they name (None: every type), and whether there is any (a search or
+    history across types needs one; its rows are then narrowed to the types)."""
     types: set[str] = set()
+    usable = False
     for item in scope.split():
-        _context, _, rest = item.partition("/")
+        context, _, rest = item.partition("/")
         stype, _, perm = rest.partition(".")
+        if context not in CONTEXTS[kind]:
+            continue
         if perm not in ("read", "*") and not (perm and set(perm) <= set("cruds") and "r" in perm):
             continue
         if stype == "*":
             return None, True
         types.add(stype)
-    return frozenset(types), False
+        usable = True
+    return frozenset(types), usable
 
 
 # -- the records --------------------------------------------------------------------------------
@@ -161,6 +172,9 @@ class Record:
     def all(self) -> frozenset[str]:
         return frozenset(self.refs.values())
 
+    def ids(self) -> set[str]:
+        return {r.partition("/")[2] for r in self.refs.values()}
+
     def without(self, *names: str) -> frozenset[str]:
         return frozenset(r for n, r in self.refs.items() if n not in names)
 
@@ -190,17 +204,20 @@ class World:
         #: Bumped by every test that changes who sees what (:meth:`changed`).
         self.generation = 0
         self._histories: dict[tuple[str, str, int], tuple[int, list[Resource]]] = {}
+        #: Checked groups of records that no test changes, by name (``paths.Views``).
+        self.groups: dict[str, Any] = {}
 
     # -- ids and times ---------------------------------------------------------------------
 
     def org(self, name: str) -> str:
-        return f"mx-{self.tag}-{name}"
+        return f"mx-{self.tag}-{name.replace('_', '-')}"
 
     def unit_ref(self, name: str) -> str:
         return f"Organization/{self.org(name)}"
 
     def new_id(self, kind: str) -> str:
-        return f"mx-{self.tag}-{kind}-{uuid.uuid4().hex[:8]}"
+        """A fresh resource id (``[A-Za-z0-9-.]``: ``kind`` loses its underscores)."""
+        return f"mx-{self.tag}-{kind.replace('_', '-')}-{uuid.uuid4().hex[:8]}"
 
     def at(self, days: float) -> str:
         """An instant ``days`` from the build time (negative: in the past)."""
@@ -297,7 +314,7 @@ class World:
                     ],
                 }
             )
-        role_id = f"mx-{self.tag}-role-{key}"
+        role_id = f"mx-{self.tag}-role-{key.replace('_', '-')}"
         codes = [{"system": ROLE_SYSTEM, "code": role}]
         if clearance:
             codes.append({"system": CLEARANCE_SYSTEM, "code": clearance})
@@ -357,30 +374,40 @@ class World:
             "fhirUser": s.practitioner,
             "fj_role": s.practitioner_role,
         }
-        types, wildcard = scope_types(scope_text)
+        types, system_wide = scope_types(scope_text, "practitioner")
         by_role = roles.readable_types(s.role)
         if by_role is not None:
             types = by_role if types is None else types & by_role
         token = issue_token(self.settings, s.hpr, claims, ttl=3600)
         found = Caller(
-            f"{key}[{scope_text}]", token, "practitioner", s.practitioner, types, wildcard
+            f"{key}[{scope_text}]", token, "practitioner", s.practitioner, types, system_wide
         )
         self._callers[(key, scope or "")] = found
         return found
 
     def citizen(self, record: str, scope: str = "patient/*.read") -> Caller:
         """The token of the citizen whose record is ``record``."""
-        rec = self.records[record]
-        claims = {"fhir_actor": "patient", "scope": scope, "fhirUser": rec.patient}
-        types, wildcard = scope_types(scope)
-        token = issue_token(self.settings, rec.fnr, claims, ttl=3600)
-        return Caller(f"citizen:{record}[{scope}]", token, "patient", rec.patient, types, wildcard)
+        found = self._callers.get((f"citizen {record}", scope))
+        if found is None:
+            rec = self.records[record]
+            claims = {"fhir_actor": "patient", "scope": scope, "fhirUser": rec.patient}
+            types, system_wide = scope_types(scope, "patient")
+            token = issue_token(self.settings, rec.fnr, claims, ttl=3600)
+            found = Caller(
+                f"citizen:{record}[{scope}]", token, "patient", rec.patient, types, system_wide
+            )
+            self._callers[(f"citizen {record}", scope)] = found
+        return found
 
     def system(self, scope: str = "system/*.*") -> Caller:
-        claims = {"fhir_actor": "system", "scope": scope}
-        types, wildcard = scope_types(scope)
-        token = issue_token(self.settings, "system", claims, ttl=3600)
-        return Caller(f"system[{scope}]", token, "system", "system", types, wildcard)
+        found = self._callers.get(("system", scope))
+        if found is None:
+            claims = {"fhir_actor": "system", "scope": scope}
+            types, system_wide = scope_types(scope, "system")
+            token = issue_token(self.settings, "system", claims, ttl=3600)
+            found = Caller(f"system[{scope}]", token, "system", "system", types, system_wide)
+            self._callers[("system", scope)] = found
+        return found
 
     # -- records -----------------------------------------------------------------------------
 
@@ -420,6 +447,15 @@ class World:
         self._pending += [body for _name, body in items]
         self.records[key] = rec
         return rec
+
+    def grant_consent(self, key: str, patient_id: str, start: float, end: float) -> Resource:
+        """The Consent ``$break-glass`` writes for staff member ``key``, from ``start``
+        to ``end`` days from the build time."""
+        s = self.staff[key]
+        ctx = WorkContext(s.practitioner_id, s.hpr, s.role_id, s.unit_id, (), s.role)
+        return consents.break_glass_consent(
+            patient_id, ctx, "emergency", "Bevisstløs i mottak", self.at(start), self.at(end)
+        )
 
     def observation(self, rec: Record, name: str, *labels: Resource) -> Resource:
         oid = self.new_id(name)
@@ -600,12 +636,22 @@ def grant(key: str, start: float, end: float, name: str = "grant") -> Extra:
     from now, written as ``$break-glass`` writes it (an expired one: both negative)."""
 
     def make(w: World, rec: Record) -> Iterable[tuple[str, Resource]]:
-        s = w.staff[key]
-        ctx = WorkContext(s.practitioner_id, s.hpr, s.role_id, s.unit_id, (), s.role)
-        body = consents.break_glass_consent(
-            rec.patient_id, ctx, "emergency", "Bevisstløs i mottak", w.at(start), w.at(end)
-        )
+        body = w.grant_consent(key, rec.patient_id, start, end)
         body["id"] = w.new_id(name)
+        yield (name, body)
+
+    return make
+
+
+def linked_observation(name: str, target: str, member: str = "obs") -> Extra:
+    """An Observation whose ``hasMember`` and ``derivedFrom`` point at resource
+    ``member`` of the record ``target`` (built before this one)."""
+
+    def make(w: World, rec: Record) -> Iterable[tuple[str, Resource]]:
+        body = w.observation(rec, name)
+        pointed = ref(w.records[target][member])
+        body["hasMember"] = [pointed]
+        body["derivedFrom"] = [pointed]
         yield (name, body)
 
     return make

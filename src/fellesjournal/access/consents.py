@@ -156,22 +156,41 @@ def break_glass_consent(
     }
 
 
+def is_block_naming(resource: dict[str, Any] | StoredResource | None, ctx: WorkContext) -> bool:
+    """Whether a Consent is a block (sperring) that names the caller, their role, unit
+    or an organisation above it: one the blocked may not change or lift."""
+    if isinstance(resource, StoredResource):
+        if not resource.content or BLOCK not in resource.content:
+            return False
+        resource = jsonio.loads(resource.content)
+    if not isinstance(resource, dict) or not _has_category(resource, BLOCK):
+        return False
+    refs = actor_refs(ctx)
+    provision = resource.get("provision") or {}
+    return any(
+        isinstance(a, dict) and ((a.get("reference") or {}).get("reference") in refs)
+        for a in provision.get("actor") or ()
+    )
+
+
+def _has_category(resource: dict[str, Any], code: str) -> bool:
+    return any(
+        isinstance(coding, dict)
+        and coding.get("system") == CATEGORY_SYSTEM
+        and coding.get("code") == code
+        for concept in resource.get("category") or ()
+        if isinstance(concept, dict)
+        for coding in concept.get("coding") or ()
+    )
+
+
 def is_break_glass_grant(resource: dict[str, Any] | StoredResource | None) -> bool:
     """Whether a Consent (a resource, or a stored version) is a break-the-glass grant."""
     if isinstance(resource, StoredResource):
         if not resource.content or BREAK_GLASS not in resource.content:
             return False
         resource = jsonio.loads(resource.content)
-    if not isinstance(resource, dict):
-        return False
-    return any(
-        isinstance(coding, dict)
-        and coding.get("system") == CATEGORY_SYSTEM
-        and coding.get("code") == BREAK_GLASS
-        for concept in resource.get("category") or ()
-        if isinstance(concept, dict)
-        for coding in concept.get("coding") or ()
-    )
+    return isinstance(resource, dict) and _has_category(resource, BREAK_GLASS)
 
 
 def _escape(text: str) -> str:

@@ -92,7 +92,9 @@ def _deny(reason: str) -> Decision:
 # -- 1. the type ------------------------------------------------------------------------------
 
 
-def _scope_allows(actor: Actor, action: str, res_type: str | None) -> bool:
+def scope_allows(actor: Actor, action: str, res_type: str | None) -> bool:
+    """Do the token's scopes (in the actor's own contexts) cover ``action`` on
+    ``res_type``?"""
     write = action in WRITES
     contexts = _CONTEXTS.get(actor.kind, ())
     for scope in actor.scopes:
@@ -138,7 +140,7 @@ def decide(
         return _deny(f"unknown action {action}")
     if actor.kind not in _CONTEXTS:
         return _deny("no access rule grants this actor access")
-    if not _scope_allows(actor, action, res_type):
+    if not scope_allows(actor, action, res_type):
         return _deny("the token's scopes do not cover this")
     write = action in WRITES
     if actor.is_system:

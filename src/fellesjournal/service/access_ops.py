@@ -19,7 +19,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from fellesjournal.access import consents, relations, roles
+from fellesjournal.access import consents, policy, relations, roles
 from fellesjournal.audit import events as ev
 from fellesjournal.audit import log
 from fellesjournal.fhir import jsonio
@@ -48,6 +48,8 @@ def break_glass(repo: GuardedRepository, patient_id: str, reason: str, text: str
     work = actor.work
     if work is None:
         raise error(403, "forbidden", "only a health worker in a work context breaks the glass")
+    if not policy.scope_allows(actor, "create", "Consent"):
+        repo.gate.deny("break-glass", None, "the token's scopes do not allow writing a grant")
     if reason not in consents.REASONS:
         raise bad_request(
             f"reason must be one of {', '.join(sorted(consents.REASONS))}, not '{reason}'",
@@ -128,6 +130,8 @@ def explain(repo: GuardedRepository, patient_id: str) -> Explanation:
     citizen get a one-line one)."""
     actor = repo.ctx.actor
     gate = repo.gate
+    if not policy.scope_allows(actor, "read", "Patient"):
+        gate.deny("operation", None, "the token's scopes do not cover the patient's record")
     with repo.reading() as tx:
         patient = tx.read("Patient", patient_id)
         if patient is None or patient.deleted:
@@ -186,6 +190,8 @@ def audit_log_search(repo: GuardedRepository, items: list[tuple[str, str]]) -> S
         params[key] = value
     wanted = params.get("patient", "").removeprefix("Patient/")
     if actor.citizen is not None:
+        if not policy.scope_allows(actor, "search", "AuditEvent"):
+            repo.gate.deny("search", None, "the token's scopes do not cover the access log")
         own = actor.citizen.patient_id
         if wanted and wanted != own:
             return SearchResult(repo.parse_search("AuditEvent", []), [], total=0)

@@ -22,7 +22,7 @@ from typing import Any, TypeVar, cast
 
 import jsonpatch
 
-from fellesjournal.access.consents import is_break_glass_grant
+from fellesjournal.access.consents import is_block_naming, is_break_glass_grant
 from fellesjournal.access.policy import PRIVACY_OFFICER
 from fellesjournal.audit.sink import AuditSink
 from fellesjournal.fhir import jsonio
@@ -595,6 +595,19 @@ class GuardedRepository:
                     _ACTION[op.method],
                     None,
                     "break-the-glass grants are made by Patient/$break-glass only",
+                )
+            if (
+                op.res_type == "Consent"
+                and actor.work is not None
+                and current is not None
+                and is_block_naming(current, actor.work)
+            ):
+                # Whoever a block names may not lift or narrow it, not even after
+                # breaking the glass: the patient (or other staff for them) may.
+                self.gate.deny(
+                    _ACTION[op.method],
+                    current.patient_id,
+                    "a block (sperring) that names you cannot be changed by you",
                 )
         if not actor.sees_protected_addresses:
             for op in ops:
