@@ -35,7 +35,14 @@ come from full runs unless the section says otherwise. Only the sections between
    uvloop/httptools, no access log) that answers the same requests with raw SQL on the
    same database: no authentication, no validation, no JSON parsing, no history or index
    rows on writes. The ratio to the floor is the figure we track; the absolute figures
-   depend on the machine.
+   depend on the machine. On a third port, the **unaudited server**
+   (`bench/unaudited.py`): the same application with its audit trail switched off
+   (`AuditTrail.note` and `append_in` do nothing, as for the product's own unaudited
+   lookups), started with the server's environment (so the same settings, database and
+   token) under the same uvicorn settings. It exists only to measure what audit costs;
+   the product has no setting that turns audit off. Before the scenarios, the run checks
+   that a read through it leaves `audit_log` as it was and one through the server adds
+   to it.
 3. A system token from `fellesjournal token --system` (authentication is on for every
    request; the system actor passes access control without per-patient checks).
 4. Targets from the data: the patient with the most resources in its compartment is used
@@ -45,7 +52,11 @@ come from full runs unless the section says otherwise. Only the sections between
    `docs/architecture.md`: one thread, four connections (`-t1 -c4`), a warm-up run
    (thrown away), then three timed runs (10 s each; 3 s with `--quick`); every figure is
    the median of the three runs' figures. Latency percentiles are wrk's (`lua/common.lua`
-   prints them from `done()`). wrk runs on the same 2 cores as the server.
+   prints them from `done()`). wrk runs on the same 2 cores as the server. The three
+   read scenarios run against the server and the unaudited server with their timed runs
+   taking turns (server, unaudited, unaudited, server, server, unaudited), then against
+   the floor; **audit overhead** = 1 − server ÷ unaudited median req/s (budget ≤ 15 %,
+   issue 4).
    * **Read by id**: `GET /fhir/Patient/{{id}}`, the same id every time.
    * **Search by identifier**: `GET /fhir/Patient?identifier=system|value` (one match).
    * **Search by name**: `GET /fhir/Patient?name=family` (prefix match, one patient).
@@ -73,11 +84,17 @@ Reading the figures:
   `synchronous=FULL`; its two worker processes contend for SQLite's one write lock through
   SQLite's sleeping busy handler, so the floor's CRUD latency tail is long and its
   throughput varies a lot between runs.
+* **Audit on reads.** The server answers a read only once its AuditEvent is committed
+  (`audit/sink.py`: one writer thread per worker process, each commit carrying every
+  event queued since the last one). With four connections a commit carries few events,
+  so the overhead follows the commit latency (on SQLite one fsync of the WAL), which
+  other load on a shared machine changes a lot: compare runs made close together.
 
 Budgets are those of `docs/architecture.md` (2-core reference machine). The search budget
 is stated for 100,000 patients; this dataset has about 120, so the search figures are an
 upper bound until a larger dataset is loaded. Rows marked *not measured* have no
-implementation to measure yet.
+implementation to measure yet. The audit rows measure audit only: the system token
+passes access control without per-patient checks.
 """
 
 

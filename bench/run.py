@@ -4,6 +4,11 @@ Builds a fresh database, imports the Synthea set, starts the server and the floo
 (``bench/floor.py``) on loopback, runs every scenario against both, stops every process
 it started (by PID, also on errors), and writes ``docs/benchmarks.md``. See that file's
 introduction for the protocol; ``--help`` for the options.
+
+The read scenarios (read by id, search by identifier, search by name) also run against
+the same server with its audit trail switched off (``bench/unaudited.py``), timed runs
+alternating with the real server's, to measure what the audit log costs reads (issue 4:
+at most 15 % of the req/s).
 """
 
 from __future__ import annotations
@@ -16,15 +21,16 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
 
 from bench import report
 from bench.cpu import CpuMeter, postgres_pids
-from bench.database import BenchDatabase
+from bench.database import BenchDatabase, engine_url
 from bench.machine import git_commit, machine_info
 from bench.procs import Service, free_port
 from bench.scenarios import (
@@ -42,8 +48,12 @@ from bench.wrk import Measurement, Protocol, Wrk, ensure_wrk, wrk_version
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATASET = Path("/work/shared/data/synthea/blaze-synthea-120")
 SCENARIOS = ("read", "identifier", "name", "everything", "crud")
+READS = {"read": "read by id", "identifier": "search by identifier", "name": "search by name"}
+"""The scenarios also measured without audit, and how the report names them."""
 POOL_SIZE = 100
 HOST = "127.0.0.1"
+AUDIT_BUDGET = 0.15
+"""Issue 4: audit may cost reads at most this share of the unaudited server's req/s."""
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -121,6 +131,23 @@ class Results:
     targets: Targets
     wrk: dict[str, tuple[Measurement, Measurement]]
     everything: tuple[Latencies, Latencies] | None
+    unaudited: dict[str, Measurement] = field(default_factory=dict)
+    """The read scenarios against the server without audit (``bench/unaudited.py``)."""
+
+
+def audit_cost(server: Measurement, unaudited: Measurement) -> float:
+    """The share of req/s that audit costs: ``1 - server / unaudited`` (medians)."""
+    return 1 - server.rps / unaudited.rps if unaudited.rps else 0.0
+
+
+def cpu_per_request(m: Measurement) -> float:
+    """Milliseconds of the app's worker CPU per request, over all timed runs.
+
+    Unlike req/s it does not depend on how wrk's connections fell on the workers, and
+    tells CPU spent from time spent waiting (for a commit, say).
+    """
+    seconds = sum(sum(r.worker_cpu) for r in m.runs)
+    return 1000 * seconds / m.requests if m.requests else 0.0
 
 
 def _wrk_text(m: Measurement, p95: bool = False) -> str:
@@ -205,26 +232,48 @@ def build_rows(res: Results) -> list[report.Row]:
                 _verdict(server.p95 <= 150),
             )
         )
-    rows += [
+    rows.append(
         report.Row(
             "Clinician patient overview page",
             "not measured (no UI yet)",
             "p95 ≤ 100 ms server time",
-        ),
-        report.Row(
-            "Audit and access control overhead on reads", "not measured (no audit yet)", "≤ 15 %"
-        ),
-    ]
+        )
+    )
+    rows += [_audit_row(res, name) for name in READS]
     return rows
+
+
+def _audit_row(res: Results, name: str) -> report.Row:
+    what = f"Audit overhead, {READS[name]}"
+    budget = f"≤ {AUDIT_BUDGET:.0%} fewer req/s than without audit"
+    pair, unaudited = res.wrk.get(name), res.unaudited.get(name)
+    if pair is None or unaudited is None:
+        return report.Row(what, "not run", budget)
+    server, floor = pair
+    cost = audit_cost(server, unaudited)
+    share = unaudited.rps / floor.rps if floor.rps else 0.0
+    return report.Row(
+        what,
+        f"{cost:.1%} ({server.rps:,.0f} req/s audited, {unaudited.rps:,.0f} without; "
+        f"p50 {server.p50:.2f} vs {unaudited.p50:.2f} ms; worker CPU per request "
+        f"{cpu_per_request(server):.2f} vs {cpu_per_request(unaudited):.2f} ms)",
+        budget,
+        f"{floor.rps:,.0f} req/s",
+        f"without audit {share:.0%} of floor req/s",
+        _verdict(cost <= AUDIT_BUDGET and server.errors == 0 and unaudited.errors == 0),
+    )
 
 
 def _runs_log(res: Results) -> list[str]:
     lines = []
     for name, (server, floor) in res.wrk.items():
-        for label, m in (("server", server), ("floor", floor)):
+        apps = [("server", server), ("floor", floor)]
+        if name in res.unaudited:
+            apps.insert(1, ("unaudited", res.unaudited[name]))
+        for label, m in apps:
             for i, r in enumerate(m.runs, 1):
                 lines.append(
-                    f"{name:<10} {label:<6} run {i}: {r.rps:8,.0f} req/s  "
+                    f"{name:<10} {label:<9} run {i}: {r.rps:8,.0f} req/s  "
                     f"p50 {r.p50:6.2f}  p90 {r.p90:6.2f}  p95 {r.p95:6.2f}  "
                     f"p99 {r.p99:6.2f}  max {r.max:7.1f} ms  "
                     f"{r.requests} requests, {r.errors} errors, "
@@ -234,7 +283,7 @@ def _runs_log(res: Results) -> list[str]:
     if res.everything:
         for label, lat in zip(("server", "floor"), res.everything, strict=True):
             lines.append(
-                f"everything {label:<6} " + " ".join(f"{s:.0f}" for s in lat.samples) + " ms"
+                f"everything {label:<9} " + " ".join(f"{s:.0f}" for s in lat.samples) + " ms"
             )
     return lines
 
@@ -260,12 +309,69 @@ def _notes(res: Results, backend: str, load: float, seconds: float) -> list[str]
                 "**The machine was not quiet**: runs with much other CPU use understate "
                 "throughput; compare the ratios to the floor, or run again on a quiet machine."
             )
+    if res.unaudited:
+        notes.append(
+            "Audit overhead: the same server with its audit trail switched off "
+            "(`bench/unaudited.py`, a benchmark-only factory; the product has no such "
+            "setting), same environment, database and 2 workers, its timed runs alternating "
+            "with the real server's; overhead = 1 − audited ÷ unaudited median req/s. Each "
+            "run's worker CPU split is in the log below: a run where one worker took every "
+            "connection halves that run's req/s, audited or not."
+        )
     return notes
 
 
 def _our_pids(backend: str, *services: Service) -> list[int]:
     pids = [p for svc in services for p in (svc.pid, *svc.worker_pids()) if p]
     return pids + (postgres_pids() if backend == "postgresql" else [])
+
+
+def _uvicorn_cmd(factory: str, port: int) -> list[str]:
+    """uvicorn as ``fellesjournal serve`` runs it (2 workers, no access log)."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        factory,
+        "--factory",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--timeout-graceful-shutdown",
+        "5",
+    ]
+
+
+def _audit_rows(db: BenchDatabase) -> int:
+    engine = sa.create_engine(engine_url(db.url))
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT COUNT(*) FROM audit_log")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def check_audit_switch(
+    db: BenchDatabase, audited: httpx.Client, unaudited: httpx.Client, path: str
+) -> None:
+    """Raise unless a read through ``unaudited`` leaves the log as it was and one through
+    ``audited`` appends to it (so the comparison compares what it claims to)."""
+    before = _audit_rows(db)
+    unaudited.get(path).raise_for_status()
+    after_unaudited = _audit_rows(db)
+    audited.get(path).raise_for_status()
+    after_audited = _audit_rows(db)
+    if after_unaudited != before or after_audited <= after_unaudited:
+        raise RuntimeError(
+            f"audit switch check failed: audit_log rows {before} -> {after_unaudited} "
+            f"(read without audit) -> {after_audited} (read with audit)"
+        )
 
 
 def measure(
@@ -290,9 +396,7 @@ def measure(
         f"({imported.rate:,.0f}/s; other processes used {imported.other_cpu:.0%} CPU)"
     )
     patient_id, compartment = db.largest_patient()
-    port, floor_port = free_port(), free_port()
-    while floor_port == port:
-        floor_port = free_port()
+    port, floor_port, unaudited_port = _distinct_ports(3)
     server_env = {**env, "FELLESJOURNAL_HOST": HOST, "FELLESJOURNAL_PORT": str(port)}
     token = subprocess.run(
         [str(cli), "token", "--system", "--ttl", "7200"],
@@ -303,51 +407,57 @@ def measure(
         timeout=60,
     ).stdout.strip()
     server_cmd = [str(cli), "serve", "--host", HOST, "--port", str(port), "--workers", "2"]
-    floor_cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.floor:create_app",
-        "--factory",
-        "--host",
-        HOST,
-        "--port",
-        str(floor_port),
-        "--workers",
-        "2",
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "--timeout-graceful-shutdown",
-        "5",
-    ]
+    floor_cmd = _uvicorn_cmd("bench.floor:create_app", floor_port)
+    # The server's own environment (its host and port included), so the settings, the
+    # issuer URL and therefore the token are the server's; only the socket differs.
+    unaudited_cmd = _uvicorn_cmd("bench.unaudited:create_app", unaudited_port)
     server_url, floor_url = f"http://{HOST}:{port}", f"http://{HOST}:{floor_port}"
+    unaudited_url = f"http://{HOST}:{unaudited_port}"
     auth = {"Authorization": f"Bearer {token}"}
     with ExitStack() as stack:
-        server = stack.enter_context(
+        server = _start(
+            stack,
             Service(
                 "server", server_cmd, server_env, logs / "server.log", f"{server_url}/fhir/metadata"
-            )
+            ),
         )
-        floor = stack.enter_context(
-            Service("floor", floor_cmd, env, logs / "floor.log", f"{floor_url}/ready", cwd=REPO)
+        floor = _start(
+            stack,
+            Service("floor", floor_cmd, env, logs / "floor.log", f"{floor_url}/ready", cwd=REPO),
         )
-        say(f"server pid {server.pid} on {server_url}, floor on {floor_url}")
+        unaudited = _start(
+            stack,
+            Service(
+                "unaudited",
+                unaudited_cmd,
+                server_env,
+                logs / "unaudited.log",
+                f"{unaudited_url}/fhir/metadata",
+                cwd=REPO,
+            ),
+        )
+        say(
+            f"server pid {server.pid} on {server_url}, unaudited pid {unaudited.pid} on "
+            f"{unaudited_url}, floor pid {floor.pid} on {floor_url}"
+        )
         sc = stack.enter_context(httpx.Client(base_url=server_url, headers=auth, timeout=60))
+        uc = stack.enter_context(httpx.Client(base_url=unaudited_url, headers=auth, timeout=60))
         fc = stack.enter_context(httpx.Client(base_url=floor_url, timeout=60))
         targets = pick_targets(sc, patient_id, compartment)
-        for client in (sc, fc):
+        for client in (sc, uc, fc):
             client.get(targets.read_path()).raise_for_status()
             check_search(client, targets.identifier_path(), patient_id)
             check_search(client, targets.name_path(), patient_id)
+        check_audit_switch(db, sc, uc, targets.read_path())
         say(
             f"targets: Patient/{patient_id} ({compartment:,} in compartment), "
             f"identifier {targets.identifier}, name {targets.family}"
         )
-        meter = CpuMeter(lambda: _our_pids(db.backend, server, floor))
+        meter = CpuMeter(lambda: _our_pids(db.backend, server, unaudited, floor))
         wrk = Wrk(wrk_bin, protocol, token, meter)
         stack.callback(wrk.close)
         measured: dict[str, tuple[Measurement, Measurement]] = {}
+        without_audit: dict[str, Measurement] = {}
         paths = {
             "read": targets.read_path(),
             "identifier": targets.identifier_path(),
@@ -355,9 +465,16 @@ def measure(
         }
         for name, path in paths.items():
             if name in args.only:
-                measured[name] = (
-                    _one(wrk, f"{name} server", server_url + path, server),
-                    _one(wrk, f"{name} floor", floor_url + path, floor),
+                audited_m, without_audit[name] = _alternating(
+                    wrk, name, (server_url + path, server), (unaudited_url + path, unaudited)
+                )
+                measured[name] = (audited_m, _one(wrk, f"{name} floor", floor_url + path, floor))
+                say(
+                    f"{name:<10} audit overhead "
+                    f"{audit_cost(audited_m, without_audit[name]):.1%} "
+                    f"(budget ≤ {AUDIT_BUDGET:.0%}); worker CPU per request "
+                    f"{cpu_per_request(audited_m):.2f} ms audited, "
+                    f"{cpu_per_request(without_audit[name]):.2f} ms without"
                 )
         everything = None
         if "everything" in args.only:
@@ -381,8 +498,47 @@ def measure(
             say(f"holding the server (workers {server.worker_pids()}) for {args.hold} s")
             time.sleep(args.hold)
         version = db.server_version()
-    say("server and floor stopped")
-    return Results(imported, targets, measured, everything), version
+    say("server, unaudited server and floor stopped")
+    return Results(imported, targets, measured, everything, without_audit), version
+
+
+def _start(stack: ExitStack, service: Service) -> Service:
+    """Start ``service``, its stop registered first: one that never becomes ready (and so
+    raises from ``start``) is stopped by its PID too."""
+    stack.callback(service.stop)
+    service.start()
+    return service
+
+
+def _distinct_ports(n: int) -> list[int]:
+    ports: list[int] = []
+    while len(ports) < n:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
+def _alternating(
+    wrk: Wrk, name: str, audited: tuple[str, Service], unaudited: tuple[str, Service]
+) -> tuple[Measurement, Measurement]:
+    """The server with and without audit on one scenario, timed runs taking turns
+    (ABBA...), so that a change in the machine's other load hits both alike."""
+    p = wrk.protocol
+    apps = (audited, unaudited)
+    if p.warmup > 0:
+        for url, _ in apps:
+            wrk.once(url, "get", p.warmup)
+    results: tuple[Measurement, Measurement] = (Measurement(), Measurement())
+    for i in range(p.runs):
+        for k in (0, 1) if i % 2 == 0 else (1, 0):
+            url, app = apps[k]
+            if wrk.meter and p.quiet_wait > 0:
+                wrk.meter.wait_quiet(0.10, p.quiet_wait)
+            results[k].runs.append(wrk.once(url, "get", p.duration, None, app.worker_pids()))
+    say(f"{name + ' server':<17} {results[0].summary()}")
+    say(f"{name + ' unaudited':<17} {results[1].summary()}")
+    return results
 
 
 def _one(wrk: Wrk, label: str, url: str, app: Service, pool: str | None = None) -> Measurement:

@@ -11,8 +11,9 @@ UPDATE``) until the appending transaction ends; SQLite has one writer anyway. So
 are gapless and in commit order, at the price that audited transactions on PostgreSQL
 pass the append one at a time, holding the lock from the append to their commit. Call
 :func:`append` as the last statement before the commit to keep that window short, and
-record reads, which have nothing to commit with, through ``writer.AuditWriter``, which
-puts concurrent readers' events in one transaction.
+record reads, which have nothing to commit with, through ``sink.AuditSink`` (the server)
+or ``writer.AuditWriter`` (caller-led), which put concurrent readers' events in one
+transaction.
 
 Read back, an event's ``id`` is its seq.
 """
