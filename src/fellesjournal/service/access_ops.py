@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 from fellesjournal.access import consents, policy, relations, roles
 from fellesjournal.audit import events as ev
@@ -146,7 +146,7 @@ def explain(repo: GuardedRepository, patient_id: str) -> Explanation:
             tx, work, patient_id, gate.now_us, repo.settings.relation_settings
         )
         blocks = consents.blocks_against(tx, work, patient_id)
-        grant = _grant_until(tx, work, patient_id, gate.now_us)
+        grant = consents.break_glass_until(tx, work, patient_id, gate.now_us)
     perms = roles.ROLE_PERMISSIONS.get(work.role)
     gate.trail.note(
         ev.access_event(
@@ -171,11 +171,6 @@ def explain(repo: GuardedRepository, patient_id: str) -> Explanation:
         reads=sorted(perms.reads) if perms else [],
         writes=sorted(perms.writes) if perms else [],
     )
-
-
-def _grant_until(tx: Any, work: Any, patient_id: str, now_us: int) -> str | None:
-    """The end of the caller's current break-the-glass grant, if any."""
-    return consents.break_glass_until(tx, work, patient_id, now_us)
 
 
 def audit_log_search(repo: GuardedRepository, items: list[tuple[str, str]]) -> SearchResult:

@@ -96,12 +96,7 @@ class Gate:
             if stored.res_type == "AuditEvent" and not self.actor.is_system:
                 self.deny(action, None, "AuditEvent resources are for system clients")
             return ALLOWED_SYSTEM if self.actor.is_system else NOT_PATIENT_DATA
-        decision = self.patient(tx, stored.patient_id)
-        reason = (
-            policy.resource_denial(self.actor, stored, decision)
-            if decision.allowed
-            else decision.reason
-        )
+        decision, reason = self._judge(tx, stored)
         if reason is not None:
             self.deny(
                 action,
@@ -112,6 +107,14 @@ class Gate:
             )
         return decision
 
+    def _judge(self, tx: SqlTransaction, stored: StoredResource) -> tuple[Decision, str | None]:
+        """The patient decision for ``stored`` and the reason it is refused (None: not)."""
+        assert stored.patient_id is not None
+        decision = self.patient(tx, stored.patient_id)
+        if not decision.allowed:
+            return decision, decision.reason
+        return decision, policy.resource_denial(self.actor, stored, decision)
+
     def after_write(self, tx: SqlTransaction, stored: StoredResource, action: str) -> None:
         """The check after a change: the actor may see what they wrote (403 if not).
 
@@ -121,23 +124,11 @@ class Gate:
         if self.actor.is_system or stored.patient_id is None:
             return
         self._patients.pop(stored.patient_id, None)
-        decision = self.patient(tx, stored.patient_id)
-        reason = (
-            policy.resource_denial(self.actor, stored, decision)
-            if decision.allowed
-            else decision.reason
-        )
+        _decision, reason = self._judge(tx, stored)
         if reason is not None:
             self.deny(
                 action, stored.patient_id, reason, what=[f"{stored.res_type}/{stored.res_id}"]
             )
-
-    def may_see(self, tx: SqlTransaction, stored: StoredResource) -> bool:
-        """:meth:`resource` without raising or noting anything (for conditional writes)."""
-        if stored.patient_id is None or self.actor.is_system:
-            return True
-        decision = self.patient(tx, stored.patient_id)
-        return decision.allowed and policy.resource_denial(self.actor, stored, decision) is None
 
     def restrict(self, table: sa.Table, *, per_row: bool = False) -> Any | None:
         """The SQL filter of what the actor may see in ``table`` (None: nothing hidden);

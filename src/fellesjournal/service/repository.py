@@ -580,10 +580,13 @@ class GuardedRepository:
         result.
         """
         actor = self.ctx.actor
-        for op in ops:
+        # The current versions, read once for the access check and the address rule.
+        currents: dict[int, StoredResource | None] = {}
+        for i, op in enumerate(ops):
             if actor.is_system:
                 continue
             current = None if op.method == "POST" else tx.read(op.res_type, op.res_id)
+            currents[i] = current
             if current is not None and not current.deleted:
                 self.gate.resource(tx, current, _ACTION[op.method])
             if op.res_type == "Consent" and (
@@ -610,11 +613,11 @@ class GuardedRepository:
                     "a block (sperring) that names you cannot be changed by you",
                 )
         if not actor.sees_protected_addresses:
-            for op in ops:
+            for i, op in enumerate(ops):
                 if op.resource is not None and confidentiality.needs_restore_check(
                     op.res_type, op.resource
                 ):
-                    current = tx.read(op.res_type, op.res_id)
+                    current = currents[i] if i in currents else tx.read(op.res_type, op.res_id)
                     if (
                         current is not None
                         and current.content
