@@ -362,11 +362,16 @@ def check_audit_switch(
 ) -> None:
     """Raise unless a read through ``unaudited`` leaves the log as it was and one through
     ``audited`` appends to it (so the comparison compares what it claims to)."""
+    settle = 0.5  # the servers commit the events of reads in batches, within milliseconds
+    time.sleep(settle)
     before = _audit_rows(db)
     unaudited.get(path).raise_for_status()
+    time.sleep(settle)
     after_unaudited = _audit_rows(db)
     audited.get(path).raise_for_status()
-    after_audited = _audit_rows(db)
+    deadline = time.monotonic() + 5
+    while (after_audited := _audit_rows(db)) <= after_unaudited and time.monotonic() < deadline:
+        time.sleep(0.05)
     if after_unaudited != before or after_audited <= after_unaudited:
         raise RuntimeError(
             f"audit switch check failed: audit_log rows {before} -> {after_unaudited} "

@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 
 from fellesjournal.access.actor import Actor
 from fellesjournal.app import create_app
+from fellesjournal.audit.sink import AuditSink
 from fellesjournal.auth.tokens import issue_system_token
 from fellesjournal.service.context import RequestContext
 from fellesjournal.service.repository import GuardedRepository
@@ -125,7 +126,21 @@ def store(settings: Settings) -> Iterator[SqlStore]:
 
 @pytest.fixture(scope="session")
 def app(settings: Settings, store: SqlStore):  # type: ignore[no-untyped-def]
-    return create_app(settings, store=store)
+    application = create_app(settings, store=store)
+    _SINKS[id(store)] = application.state.audit_sink
+    return application
+
+
+_SINKS: dict[int, AuditSink] = {}
+
+
+def settle_audit(store: SqlStore) -> None:
+    """Wait until the events of reads served by the app on ``store`` are in the log: the
+    app commits them in batches a few milliseconds after answering (``audit/sink.py``).
+    Call before reading the log directly."""
+    sink = _SINKS.get(id(store))
+    if sink is not None:
+        sink.drain()
 
 
 @pytest.fixture(scope="session")

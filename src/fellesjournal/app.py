@@ -125,4 +125,5 @@ def create_app(settings: Settings | None = None, store: SqlStore | None = None) 
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)], lifespan=lifespan)
     app.state.settings = settings
     app.state.store = store
+    app.state.audit_sink = sink
     return Fellesjournal(app, fhir)

@@ -48,6 +48,7 @@ from starlette.testclient import TestClient
 from fellesjournal.audit import log
 from fellesjournal.fhir import jsonio
 from tests.access_matrix.world import CODES, Caller, Record, World
+from tests.conftest import settle_audit
 
 #: The search parameter that points each type of the records at the patient.
 _BY_PATIENT = {"Observation": "subject", "Condition": "subject", "Encounter": "subject"}
@@ -497,6 +498,7 @@ class Views:
 
     def audit(self, after_seq: int) -> None:
         """The AuditEvents the paths left (see the module doc)."""
+        settle_audit(self.world.repo.store)
         with self.world.repo.reading() as tx:
             records = list(log.iter_events(tx, after_seq=after_seq))
         if not self.caller.is_system:
@@ -545,6 +547,7 @@ class Views:
                 self.problem(key, "audit", f"no disclosure event for {sorted(want - disclosed)}")
 
     def run(self) -> Views:
+        settle_audit(self.world.repo.store)
         with self.world.repo.reading() as tx:
             after_seq = log.head(tx)[0]
         self.run_plain()

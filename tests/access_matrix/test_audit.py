@@ -19,19 +19,23 @@ from fellesjournal.audit.verify import verify
 from fellesjournal.store.sql import SqlStore
 from tests.access_matrix.paths import check_view
 from tests.access_matrix.world import Caller, World
+from tests.conftest import settle_audit
 
 
 def patient_events(world: World, patient_id: str, count: int = 5) -> list[dict[str, Any]]:
+    settle_audit(world.repo.store)
     with world.repo.reading() as tx:
         return log.events_for_patient(tx, patient_id, count=count)
 
 
 def events_after(world: World, seq: int) -> list[log.AuditRecord]:
+    settle_audit(world.repo.store)
     with world.repo.reading() as tx:
         return list(log.iter_events(tx, after_seq=seq))
 
 
 def head(world: World) -> int:
+    settle_audit(world.repo.store)
     with world.repo.reading() as tx:
         return log.head(tx)[0]
 

@@ -25,7 +25,7 @@ from tests.access_matrix import scenarios
 from tests.access_matrix.paths import check_view, glance
 from tests.access_matrix.test_blocks import break_glass
 from tests.access_matrix.world import Caller, World
-from tests.conftest import make_settings
+from tests.conftest import make_settings, settle_audit
 
 
 def params(body: dict[str, Any]) -> dict[str, Any]:
@@ -46,11 +46,13 @@ def explain(http: TestClient, caller: Caller, patient_id: str) -> Any:
 
 
 def events_since(world: World, seq: int) -> list[log.AuditRecord]:
+    settle_audit(world.repo.store)
     with world.repo.reading() as tx:
         return list(log.iter_events(tx, after_seq=seq))
 
 
 def head(world: World) -> int:
+    settle_audit(world.repo.store)
     with world.repo.reading() as tx:
         return log.head(tx)[0]
 

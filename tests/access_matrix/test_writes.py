@@ -14,6 +14,7 @@ from fellesjournal.audit import events as ev
 from fellesjournal.audit import log
 from tests.access_matrix.paths import check_view, entries, glance
 from tests.access_matrix.world import PSY, Caller, Record, World
+from tests.conftest import settle_audit
 
 
 def observation(rec: Record, text: str, *labels: dict[str, Any]) -> dict[str, Any]:
@@ -60,10 +61,12 @@ def stored_for(http: TestClient, world: World, rec: Record, res_type: str) -> se
     """Every ``res_type`` in the record, as the system sees it."""
     resp = http.get(f"/fhir/{res_type}?patient={rec.patient}", headers=world.system().headers())
     assert resp.status_code == 200
+    settle_audit(world.repo.store)  # its event in the log before whatever comes next
     return {ref for ref, _mode, _res in entries(resp.json())}
 
 
 def last_event(world: World) -> dict[str, Any]:
+    settle_audit(world.repo.store)
     with world.repo.reading() as tx:
         seq = log.head(tx)[0]
         event = log.read_event(tx, seq)
@@ -130,6 +133,7 @@ def test_an_encounter_at_the_own_unit_opens_the_record(http: TestClient, world: 
     rec = world.records["w-norel-enc"]
     doc = world.caller("doc")
     glance(http, doc, rec, sees=False)
+    settle_audit(world.repo.store)  # the glance's events before the write's
     resp = post(http, doc, encounter(world, rec, "unit"))
     world.changed()
     assert resp.status_code == 201, resp.text

@@ -17,6 +17,7 @@ from fellesjournal.auth.issuer import issue_practitioner_token
 from fellesjournal.service.repository import GuardedRepository
 from fellesjournal.settings import Settings
 from tests.access.conftest import World
+from tests.conftest import settle_audit
 
 
 @pytest.fixture()
@@ -68,6 +69,7 @@ def test_break_glass_opens_the_record_and_is_logged(
     assert after["access"] == [True] and after["basis"] == ["break-the-glass"]
     assert after["breakGlassUntil"] == [parts["end"]["valueInstant"]]
 
+    settle_audit(repo.store)
     with repo.reading() as tx:
         events = log.events_for_patient(tx, world.patient_id, count=50)
     grant = [e for e in events if e["subtype"][0].get("code") == "break-the-glass"]

@@ -111,8 +111,8 @@ class FhirEndpoint:
                 else:
                     resp = await run_in_threadpool(dispatch, req, repo, self.base)
             finally:
-                # Nothing is sent before the log holds what it discloses (or refuses).
-                await self._flush(repo)
+                # Nothing is sent before the log has what it discloses (or refuses).
+                repo.trail.flush()
         except FhirError as exc:
             resp = error_response(exc)
         except Exception:
@@ -121,12 +121,6 @@ class FhirEndpoint:
                 error(500, "exception", "internal server error; the incident has been logged")
             )
         await send_response(send, resp, head)
-
-    async def _flush(self, repo: GuardedRepository) -> None:
-        if self.sink is not None:
-            await repo.trail.flush_async()
-        else:
-            await run_in_threadpool(repo.trail.flush)
 
     @staticmethod
     def _check_format(query: list[tuple[str, str]], headers: dict[str, str]) -> None:

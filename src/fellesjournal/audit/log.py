@@ -11,9 +11,8 @@ UPDATE``) until the appending transaction ends; SQLite has one writer anyway. So
 are gapless and in commit order, at the price that audited transactions on PostgreSQL
 pass the append one at a time, holding the lock from the append to their commit. Call
 :func:`append` as the last statement before the commit to keep that window short, and
-record reads, which have nothing to commit with, through ``sink.AuditSink`` (the server)
-or ``writer.AuditWriter`` (caller-led), which put concurrent readers' events in one
-transaction.
+record reads, which have nothing to commit with, through ``sink.AuditSink``, which puts
+many reads' events in one transaction.
 
 Read back, an event's ``id`` is its seq.
 """
@@ -21,6 +20,7 @@ Read back, an event's ``id`` is its seq.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -115,9 +115,16 @@ def append_prepared(tx: SqlTransaction, prepared: Sequence[PreparedEvent]) -> li
         return []
     if tx.read_only:
         raise RuntimeError("the audit log is written in a write transaction, not a snapshot")
-    sql = _SQL[tx.dialect]
-    driver = tx.conn.connection.driver_connection
-    cursor: Any = driver.cursor()  # type: ignore[union-attr]
+    return append_on(tx.conn.connection.driver_connection, tx.dialect, prepared)
+
+
+def append_on(driver: Any, dialect: str, prepared: Sequence[PreparedEvent]) -> list[int]:
+    """:func:`append_prepared` on a DB-API connection (sqlite3 or psycopg) that is in a
+    write transaction: the audit sink's own connection, or a transaction's."""
+    if not prepared:
+        return []
+    sql = _SQL[dialect]
+    cursor: Any = driver.cursor()
     cursor.execute(sql["head"])
     first_seq, prev = cursor.fetchone()
     rows = []
@@ -131,13 +138,18 @@ def append_prepared(tx: SqlTransaction, prepared: Sequence[PreparedEvent]) -> li
             (seq, p.recorded, p.patient_id, p.agent, p.action, p.outcome, p.content, prev, digest)
         )
         prev = digest
-    if tx.dialect == "postgresql":
+    if dialect == "postgresql":
         # The insert and the head move in one round trip (measured: -25 % per append).
-        with driver.pipeline():  # type: ignore[union-attr]
+        with driver.pipeline():
             cursor.executemany(sql["insert"], rows)
             cursor.execute(sql["move_head"], (seq, prev))
     else:
-        cursor.executemany(sql["insert"], rows)
+        # One statement per chunk, not executemany: sqlite3 gives up and retakes the GIL
+        # around every row of an executemany, and each retake waits for the request
+        # threads (measured: most of the audit writer's time on a busy server).
+        for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
+            chunk = rows[start : start + _SQLITE_ROWS_PER_INSERT]
+            cursor.execute(_sqlite_insert(len(chunk)), [v for row in chunk for v in row])
         cursor.execute(sql["move_head"], (seq, prev))
     cursor.close()
     return list(range(first_seq + 1, seq + 1))
@@ -237,3 +249,12 @@ def _dialect_sql(dialect: str) -> dict[str, str]:
 
 
 _SQL = {d: _dialect_sql(d) for d in ("sqlite", "postgresql")}
+
+_SQLITE_ROWS_PER_INSERT = 1000
+"""Rows per INSERT on SQLite: 9,000 parameters, within its limit of 32,766."""
+
+
+@functools.lru_cache(maxsize=64)
+def _sqlite_insert(n: int) -> str:
+    row = f"({', '.join(['?'] * len(_COLUMNS))})"
+    return f"INSERT INTO audit_log ({', '.join(_COLUMNS)}) VALUES {', '.join([row] * n)}"

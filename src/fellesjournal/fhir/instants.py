@@ -13,7 +13,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def format_instant(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    """``YYYY-MM-DDTHH:MM:SS.mmmZ`` (an aware ``dt``, any zone)."""
+    utc = dt if dt.tzinfo is UTC else dt.astimezone(UTC)
+    # isoformat is a C fast path (strftime took several times longer, per read audited).
+    return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def now_instant() -> str:

@@ -203,6 +203,7 @@ def audit_log_search(repo: GuardedRepository, items: list[tuple[str, str]]) -> S
         if not since.startswith("ge"):
             raise bad_request("date is given as ge<instant>", "date")
         since = since[2:]
+    repo.trail.settle()
     try:
         with repo.reading() as tx:
             found = log.events_for_patient(tx, wanted, since=since, count=count, offset=offset)

@@ -4,9 +4,10 @@ The guarded repository notes an event for every disclosure of patient data, ever
 change and every denial (``audit/events.py`` builds them). Events of changes go into
 the change's own transaction (:meth:`AuditTrail.append_in`), so the change and its
 record commit or fail together. Events of reads and denials wait in :attr:`pending`
-until :meth:`flush` (or :meth:`flush_async`, on the event loop), which returns once they
-are durable: the caller sends the data only after that, and answers an error instead if
-the log cannot be written.
+until :meth:`flush`, which hands them to the application's audit sink (committed in
+batches within milliseconds, ``audit/sink.py``) or, without a sink (the CLI), appends
+them in a transaction of their own. The caller sends the data only after :meth:`flush`
+returns, and answers its error instead (503 while the log cannot be written).
 """
 
 from __future__ import annotations
@@ -45,23 +46,21 @@ class AuditTrail:
         return []
 
     def flush(self) -> None:
-        """Write the pending events; return once they are durable."""
+        """Hand the pending events to the sink (or append them now, without one)."""
         events, self.pending = self.pending, []
         if not events:
             return
         if self._sink is not None:
-            self._sink.record(events)
+            self._sink.submit(events)
             return
         with self._store.transaction() as tx:
             log.append(tx, events)
 
-    async def flush_async(self) -> None:
-        """:meth:`flush` on the event loop (needs a sink)."""
-        events, self.pending = self.pending, []
-        if not events:
-            return
-        assert self._sink is not None, "an asynchronous flush needs the application's sink"
-        await self._sink.record_async(events)
+    def settle(self) -> None:
+        """Return once every event this process has handed to the log is committed: called
+        before reading the log, so a reader sees the accesses made before it asked."""
+        if self._sink is not None:
+            self._sink.drain()
 
 
 def by_patient(resources: Iterable[StoredResource]) -> dict[str | None, list[str]]:

@@ -43,6 +43,7 @@ def suspicious(
             since = normalise_instant(since)
         except ValueError as exc:
             raise bad_request(f"since: {exc}", "since") from None
+    repo.trail.settle()
     with repo.reading() as tx:
         return find_suspicious(
             tx, since=since, read=_current(tx), include_reviewed=include_reviewed
@@ -55,6 +56,7 @@ def mark_reviewed(repo: GuardedRepository, seq: int, comment: str) -> dict[str, 
     repo.guard_review()
     if not comment.strip():
         raise bad_request("a review needs a comment", "comment")
+    repo.trail.settle()
     with repo.writing() as tx:
         try:
             event = new_review(tx, repo.ctx.actor, seq, comment)

@@ -56,10 +56,12 @@ class SqlStore:
         self.dialect = engine.dialect.name
         self.registry = registry or load_registry()
         self._group: GroupCommit | None = None
+        self.writer_lock: Path | None = None
+        """SQLite: the file whose ``flock`` every writing process takes (``group_commit.py``)."""
         if self.dialect == "sqlite":
             db = engine.url.database
-            lock = Path(db + ".writer-lock") if db and db != ":memory:" else None
-            self._group = GroupCommit(engine, lock)
+            self.writer_lock = Path(db + ".writer-lock") if db and db != ":memory:" else None
+            self._group = GroupCommit(engine, self.writer_lock)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SqlStore:
