@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -554,7 +555,13 @@ def _one(wrk: Wrk, label: str, url: str, app: Service, pool: str | None = None) 
     return m
 
 
+def _exit_on_term(signum: int, _frame: object) -> None:
+    # SIGTERM (timeout, kill) unwinds like Ctrl-C, so the servers started are stopped.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_term)
     args = parse_args(argv)
     protocol = Protocol(
         duration=args.duration or (3 if args.quick else 10),

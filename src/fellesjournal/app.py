@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None, store: SqlStore | None = None) 
     store = store or SqlStore.from_settings(settings)
     verifier = TokenVerifier.from_settings(settings)
     statement = capability_statement(settings, store.registry, software_version())
-    sink = AuditSink(store)
+    sink = AuditSink(store, linger=settings.audit_batch_ms / 1000)
     fhir = FhirEndpoint(settings, store, verifier, statement, sink=sink)
 
     async def smart(request: Request) -> Response:
