@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 export FELLESJOURNAL_TEST_DATABASE_URL ?= $(TEST_DATABASE_URL)
 
-.PHONY: install run test test-sqlite test-postgresql bench lint lock clean
+.PHONY: install run test test-sqlite test-postgresql bench lint lock catalogs clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed" if sys.version_info < (3, 11) else 0)'
@@ -35,9 +35,11 @@ test: test-$(TEST_BACKEND)
 endif
 
 test-sqlite: $(STAMP)
+	tools/ensure-chromium
 	FELLESJOURNAL_TEST_BACKEND=sqlite $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 test-postgresql: $(STAMP)
+	tools/ensure-chromium
 	FELLESJOURNAL_TEST_BACKEND=postgresql $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: $(STAMP)
@@ -51,6 +53,20 @@ lint: $(STAMP)
 
 lock:
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^fellesjournal' > requirements.lock
+
+# Extract the UI's msgids into the .pot and merge them into both catalogs (new ones come
+# untranslated, and the suite fails until they are translated). Nothing is compiled: the
+# application compiles the .po files in memory (fellesjournal.web.i18n).
+LOCALE_DIR := src/fellesjournal/web/locale
+catalogs: $(STAMP)
+	mkdir -p $(LOCALE_DIR)
+	$(BIN)/pybabel --quiet extract -F babel.cfg -k NP_:1c,2 --add-comments=Translators: \
+		--project=Fellesjournal --copyright-holder="Fellesjournal contributors" \
+		-o $(LOCALE_DIR)/messages.pot .
+	for locale in nb nn; do \
+		$(BIN)/pybabel --quiet update --init-missing -D messages -i $(LOCALE_DIR)/messages.pot \
+			-d $(LOCALE_DIR) -l $$locale || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -28,6 +28,9 @@ from fellesjournal.settings import Settings
 from fellesjournal.store.migrate import check_current
 from fellesjournal.store.sql import SqlStore
 from fellesjournal.terminology import preload as preload_terminology
+from fellesjournal.web.directory import Directory
+from fellesjournal.web.routes import session_middleware, workspace_routes
+from fellesjournal.web.workspace import Workspace
 
 
 def software_version() -> str:
@@ -103,7 +106,7 @@ def create_app(settings: Settings | None = None, store: SqlStore | None = None) 
             return _outcome(error(404, "not-found", "no built-in issuer"))
         return JSONResponse(BuiltinIssuer.from_settings(settings).jwks())
 
-    async def home(request: Request) -> Response:
+    async def about(request: Request) -> Response:
         return JSONResponse(
             {"name": "Fellesjournal", "fhir": settings.fhir_base_url, "version": software_version()}
         )
@@ -117,12 +120,15 @@ def create_app(settings: Settings | None = None, store: SqlStore | None = None) 
         if own_store:
             store.dispose()
 
+    workspace = Workspace(settings, store, fhir.resolver, sink, Directory(store, settings))
     routes: list[Any] = [
-        Route("/", home),
+        Route("/about", about),
         Route("/.well-known/smart-configuration", smart),
         Route("/auth/jwks", jwks),
+        *workspace_routes(workspace),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)], lifespan=lifespan)
+    middleware = [Middleware(SecurityHeaders), session_middleware(settings.secret_key)]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
     app.state.store = store
     app.state.audit_sink = sink

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     """An Appointment gives access this many days before and after its start."""
     break_glass_hours: float = Field(default=4.0, gt=0, le=24)
     """How long a break-the-glass grant lasts."""
+    web_idle_minutes: int = Field(default=30, ge=1, le=720)
+    """The workspace signs a user out after this long without a request."""
     audit_batch_ms: int = Field(default=10, ge=1, le=1000)
     """The audit sink commits reads' events every this many milliseconds: the most a
     crashed worker process can lose of its reads' records (docs/access.md)."""

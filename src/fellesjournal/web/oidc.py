@@ -1,0 +1,138 @@
+"""The authorization-code flow between the workspace and the built-in issuer.
+
+The built-in issuer stands in for HelseID in the demo and the tests (it exists only
+while ``settings.issuer_enabled``). It speaks the shape of OpenID Connect's code flow
+with PKCE: the workspace sends the browser to ``/auth/authorize`` with a ``state``, a
+``nonce`` and an S256 ``code_challenge``; the issuer's sign-in page hands back a short
+lived ``code``; the workspace redeems it with the ``code_verifier`` it kept in the
+session. The code is a JWT signed by the issuer (so any worker process can redeem it)
+that lives :data:`CODE_TTL` seconds; the PKCE verifier ties it to the browser session
+that asked for it, and ``state`` to the sign-in that browser started.
+
+Redeeming happens in process (:func:`redeem`), not over HTTP: the issuer is part of the
+same server. A HelseID client would do the same steps against HelseID's endpoints.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import jwt
+
+from fellesjournal.auth.tokens import BuiltinIssuer
+from fellesjournal.settings import Settings
+
+CLIENT_ID = "fellesjournal-workspace"
+CODE_TTL = 60
+CALLBACK_PATH = "/signin/callback"
+
+
+class SignInError(Exception):
+    """A sign-in that must not go on (bad or expired code, wrong client, PKCE mismatch)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignInRequest:
+    """What the workspace keeps in the session while the browser is at the issuer."""
+
+    state: str
+    nonce: str
+    verifier: str
+
+    @classmethod
+    def new(cls) -> SignInRequest:
+        return cls(secrets.token_urlsafe(24), secrets.token_urlsafe(24), secrets.token_urlsafe(48))
+
+    @property
+    def challenge(self) -> str:
+        return pkce_challenge(self.verifier)
+
+
+def pkce_challenge(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def redirect_uri(settings: Settings) -> str:
+    return settings.public_base_url + CALLBACK_PATH
+
+
+def authorize_url(settings: Settings, req: SignInRequest) -> str:
+    """Where the workspace sends the browser to sign in."""
+    query = {
+        "response_type": "code",
+        "client_id": CLIENT_ID,
+        "redirect_uri": redirect_uri(settings),
+        "scope": "openid fhirUser",
+        "state": req.state,
+        "nonce": req.nonce,
+        "code_challenge": req.challenge,
+        "code_challenge_method": "S256",
+    }
+    return "/auth/authorize?" + urlencode(query)
+
+
+def issue_code(
+    settings: Settings, *, hpr: str, practitioner_id: str, nonce: str, challenge: str
+) -> str:
+    """The issuer's code for a health worker who signed in (a signed, short-lived JWT)."""
+    issuer = BuiltinIssuer.from_settings(settings)
+    now = int(time.time())
+    return issuer.sign(
+        {
+            "iss": issuer.issuer,
+            "aud": CLIENT_ID,
+            "sub": hpr,
+            "fhirUser": f"Practitioner/{practitioner_id}",
+            "nonce": nonce,
+            "cc": challenge,
+            "redirect_uri": redirect_uri(settings),
+            "iat": now,
+            "exp": now + CODE_TTL,
+            "typ": "code",
+        }
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who signed in, as the issuer vouches: HPR-nummer and Practitioner id."""
+
+    hpr: str
+    practitioner_id: str
+
+
+def redeem(settings: Settings, code: str, req: SignInRequest) -> Identity:
+    """Check ``code`` against the sign-in the session started; the identity it proves.
+
+    Raises :class:`SignInError` (one line, for the page) on anything wrong.
+    """
+    issuer = BuiltinIssuer.from_settings(settings)
+    try:
+        claims = jwt.decode(
+            code,
+            issuer.public_key,
+            algorithms=["RS256"],
+            audience=CLIENT_ID,
+            issuer=issuer.issuer,
+            options={"require": ["exp", "sub", "nonce", "cc"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise SignInError("the sign-in took too long; please sign in again") from None
+    except jwt.PyJWTError:
+        raise SignInError("the sign-in could not be verified") from None
+    if claims.get("typ") != "code" or claims.get("redirect_uri") != redirect_uri(settings):
+        raise SignInError("the sign-in was not meant for this workspace")
+    if not secrets.compare_digest(str(claims["nonce"]), req.nonce):
+        raise SignInError("the sign-in belongs to another browser session")
+    if not secrets.compare_digest(str(claims["cc"]), req.challenge):
+        raise SignInError("the sign-in belongs to another browser session")
+    practitioner = str(claims.get("fhirUser", "")).removeprefix("Practitioner/")
+    if not practitioner:
+        raise SignInError("the sign-in names no practitioner")
+    return Identity(str(claims["sub"]), practitioner)

@@ -1,0 +1,32 @@
+// Progressive enhancement only: every page works without this file.
+// Type-ahead for the patient search: fetches an HTML fragment of matches (same origin).
+"use strict";
+(function () {
+  const input = document.querySelector("input[data-suggest]");
+  const list = document.getElementById("suggestions");
+  if (!input || !list) return;
+  let timer = null;
+  let last = "";
+  input.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(async function () {
+      const q = input.value.trim();
+      if (q === last) return;
+      last = q;
+      if (q.length < 2 || /^\d+$/.test(q)) { list.hidden = true; list.textContent = ""; return; }
+      const resp = await fetch(input.dataset.suggest + "?q=" + encodeURIComponent(q),
+                               { credentials: "same-origin" });
+      if (!resp.ok || input.value.trim() !== q) return;
+      const html = await resp.text();
+      const doc = new DOMParser().parseFromString("<ul>" + html + "</ul>", "text/html");
+      list.replaceChildren(...doc.body.firstChild.childNodes);
+      list.hidden = list.children.length === 0;
+    }, 150);
+  });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "ArrowDown" && !list.hidden) {
+      const first = list.querySelector("a");
+      if (first) { e.preventDefault(); first.focus(); }
+    }
+  });
+})();

@@ -1,0 +1,99 @@
+"""The clinician's workspace in Chromium: sign in, find a patient by fødselsnummer and
+open the overview within the click budget, type-ahead, break-the-glass, the language,
+and no Content-Security-Policy violation on the way."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import LiveServer
+from tests.browser.steps import Steps
+
+GP_NAME = "Marit Myklebust"  # doctor at Orkland legekontor (web/demo_users.py)
+GP_OFFICE = "Organization/kommune-5059-fastlegekontor"
+OTHER_OFFICE = "Organization/kommune-5001-fastlegekontor-6"
+FNR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.1"
+
+
+def _patients_of(live_server: LiveServer, office: str) -> list[dict[str, Any]]:
+    """Patients listed with a GP office, read through the API as the system."""
+    import httpx
+
+    token = live_server.run_cli("token", "--system").strip()
+    resp = httpx.get(
+        f"{live_server.base_url}/fhir/Patient",
+        params={"general-practitioner": office, "_count": "50"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    resp.raise_for_status()
+    patients = [e["resource"] for e in resp.json().get("entry", [])]
+    assert patients, f"the demo population has no patient listed at {office}"
+    return patients
+
+
+def _fnr(patient: dict[str, Any]) -> str:
+    return next(i["value"] for i in patient["identifier"] if i["system"] == FNR_SYSTEM)
+
+
+def _sign_in(page: Page) -> None:
+    page.goto("/")
+    page.get_by_role("button", name=re.compile(GP_NAME)).click()
+    expect(page.locator(".who .user")).to_have_text(GP_NAME)
+
+
+@pytest.fixture
+def csp_violations(page: Page) -> list[str]:
+    found: list[str] = []
+    page.on(
+        "console",
+        lambda msg: found.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    return found
+
+
+def test_find_by_fodselsnummer_and_open_the_overview_in_two_steps(
+    page: Page, steps: Steps, live_server: LiveServer, csp_violations: list[str]
+) -> None:
+    patient = _patients_of(live_server, GP_OFFICE)[0]
+    _sign_in(page)
+    steps.fill("#q", _fnr(patient), enter=True)
+    expect(page.locator(".banner .fnr")).to_have_text(_fnr(patient))
+    assert steps.count <= 2, steps.log
+    expect(page.locator(".banner h1")).to_contain_text(patient["name"][0]["family"])
+    assert csp_violations == []
+
+
+def test_type_ahead_offers_the_patient(page: Page, live_server: LiveServer) -> None:
+    patient = _patients_of(live_server, GP_OFFICE)[0]
+    _sign_in(page)
+    family = patient["name"][0]["family"]
+    page.locator("#q").press_sequentially(family[:4], delay=30)
+    suggestion = page.locator("#suggestions a", has_text=family).first
+    expect(suggestion).to_be_visible()
+    suggestion.click()
+    expect(page.locator(".banner .fnr")).to_have_text(_fnr(patient))
+
+
+def test_no_care_relation_then_break_the_glass(page: Page, live_server: LiveServer) -> None:
+    stranger = _patients_of(live_server, OTHER_OFFICE)[0]
+    _sign_in(page)
+    page.locator("#q").fill(_fnr(stranger))
+    page.locator("#q").press("Enter")
+    expect(page.locator(".break-glass")).to_be_visible()
+    assert stranger["name"][0]["family"] not in page.content()
+    page.locator("#bg-text").fill("Akutt innlagt, trenger legemiddelliste")
+    page.locator(".break-glass button[type=submit]").click()
+    expect(page.locator(".banner .fnr")).to_have_text(_fnr(stranger))
+    queue = live_server.run_cli("audit", "review", "--all")
+    assert f"Patient/{stranger['id']}" in queue  # in the privacy officer's review queue
+
+
+def test_the_user_chooses_nynorsk(page: Page) -> None:
+    _sign_in(page)
+    assert page.locator("html").get_attribute("lang") == "nb"
+    page.get_by_role("button", name="Nynorsk").click()
+    expect(page.locator("html")).to_have_attribute("lang", "nn")

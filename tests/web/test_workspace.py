@@ -1,0 +1,251 @@
+"""The workspace in process: sign-in (code flow with PKCE), work context, start page,
+search, overview, break-the-glass, "why can I see this?", CSRF, idle timeout, headers,
+and the audit trail of what the pages show."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from starlette.testclient import TestClient
+
+from fellesjournal.audit import log
+from fellesjournal.settings import Settings
+from fellesjournal.store.sql import SqlStore
+from fellesjournal.web import session as web_session
+from fellesjournal.web.demo_users import demo_users
+from tests.web.conftest import csrf_of, path_of, sign_in
+
+GP = "990001483"  # Marit Myklebust, doctor at Orkland legekontor (demo_users.py)
+GP_OFFICE = "kommune-5059-fastlegekontor"
+OTHER_OFFICE = "kommune-5001-fastlegekontor-6"  # Midtbyen legesenter, Trondheim
+
+
+def _listed(ws_settings: Settings, office: str) -> list[tuple[str, str]]:
+    """(id, fødselsnummer) of the patients listed with a GP office, as stored."""
+    store = SqlStore.from_settings(ws_settings)
+    try:
+        with store.snapshot() as tx:
+            rows = tx.execute(
+                sa.text(
+                    "SELECT res_id, CAST(content AS TEXT) FROM resources WHERE res_type = 'Patient' "
+                    "AND deleted = false AND CAST(content AS TEXT) LIKE :office ORDER BY res_id"
+                ),
+                {"office": f'%"Organization/{office}"%'},
+            )
+            out = []
+            for res_id, content in rows:
+                fnr = re.search(r'"value":\s*"(\d{11})"', content)
+                out.append((res_id, fnr.group(1) if fnr else ""))
+            return out
+    finally:
+        store.dispose()
+
+
+def _events(app: Any, patient_id: str) -> list[dict[str, Any]]:
+    store = app.state.store
+    settle_audit_of(app)
+    with store.snapshot() as tx:
+        return log.events_for_patient(tx, patient_id, count=100)
+
+
+def settle_audit_of(app: Any) -> None:
+    app.state.audit_sink.drain()
+
+
+def test_pages_ask_to_sign_in_and_the_sign_in_uses_pkce(web: TestClient) -> None:
+    first = web.get("/", follow_redirects=False)
+    assert (first.status_code, first.headers["location"]) == (303, "/signin")
+    start = web.get("/signin", follow_redirects=False)
+    location = start.headers["location"]
+    assert location.startswith("/auth/authorize?")
+    assert "code_challenge_method=S256" in location and "state=" in location
+    page = web.get(location)
+    assert page.status_code == 200
+    for user in demo_users():
+        assert user.name in page.text  # the demo users, with their unit
+        assert user.unit_name in page.text
+
+
+def test_a_gp_signs_in_and_sees_the_office_list(web: TestClient, ws_settings: Settings) -> None:
+    home = sign_in(web, GP)
+    assert path_of(home.url) == "/"  # one work context: chosen at once
+    assert "Orkland legekontor" in home.text
+    listed = _listed(ws_settings, GP_OFFICE)
+    assert listed
+    for patient_id, _ in listed:
+        assert f'href="/patients/{patient_id}"' in home.text
+    for patient_id, _ in _listed(ws_settings, OTHER_OFFICE):
+        assert f'href="/patients/{patient_id}"' not in home.text
+    cookie = next(c for c in web.cookies.jar if c.name == "fj_session")
+    assert cookie.secure
+    assert {k.lower() for k in cookie._rest} >= {"httponly", "samesite"}  # type: ignore[attr-defined]
+    headers = home.headers
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert "unsafe-inline" not in headers["content-security-policy"]
+    assert headers["cache-control"] == "no-store"
+
+
+def test_the_overview_shows_the_record_and_logs_one_read(
+    web: TestClient, ws_app: Any, ws_settings: Settings
+) -> None:
+    sign_in(web, GP)
+    patient_id, fnr = _listed(ws_settings, GP_OFFICE)[0]
+    before = len(_events(ws_app, patient_id))
+    page = web.get(f"/patients/{patient_id}")
+    assert page.status_code == 200
+    assert fnr in page.text
+    assert page.headers["cache-control"] == "no-store"
+    events = _events(ws_app, patient_id)
+    assert len(events) == before + 1
+    newest = events[0]
+    assert newest["action"] == "R" and newest["outcome"] == "0"
+    assert any(GP in str(a) for a in newest["agent"])
+
+
+def test_search_by_number_opens_the_overview_in_one_step(
+    web: TestClient, ws_settings: Settings
+) -> None:
+    sign_in(web, GP)
+    patient_id, fnr = _listed(ws_settings, GP_OFFICE)[0]
+    found = web.get(f"/patients?q={fnr}", follow_redirects=False)
+    assert (found.status_code, found.headers["location"]) == (303, f"/patients/{patient_id}")
+
+
+def test_no_care_relation_hides_the_patient_and_offers_break_the_glass(
+    web: TestClient, ws_app: Any, ws_settings: Settings
+) -> None:
+    sign_in(web, GP)
+    patient_id, fnr = _listed(ws_settings, OTHER_OFFICE)[0]
+    found = web.get(f"/patients?q={fnr}", follow_redirects=False)
+    assert found.status_code == 200
+    assert f"/patients/{patient_id}" not in found.text  # not even a link
+    assert 'name="number"' in found.text  # break-the-glass by the number typed
+    hidden = web.get(f"/patients/{patient_id}")
+    assert hidden.status_code == 404
+    assert fnr not in hidden.text
+
+    refused = web.post(
+        "/patients/break-glass",
+        data={"csrf": csrf_of(hidden.text), "patient_id": patient_id, "reason": "emergency"},
+    )
+    assert refused.status_code == 400  # a reason needs its text
+    granted = web.post(
+        "/patients/break-glass",
+        data={
+            "csrf": csrf_of(hidden.text),
+            "number": fnr,
+            "reason": "emergency",
+            "text": "bevisstløs på legekontoret",
+        },
+        follow_redirects=False,
+    )
+    assert (granted.status_code, granted.headers["location"]) == (303, f"/patients/{patient_id}")
+    assert web.get(f"/patients/{patient_id}").status_code == 200
+    why = web.get(f"/patients/{patient_id}/access")
+    assert why.status_code == 200
+    events = _events(ws_app, patient_id)
+    assert any(e["subtype"][0].get("code") == "break-the-glass" for e in events)
+
+
+def test_forms_need_the_session_csrf_token(web: TestClient) -> None:
+    home = sign_in(web, GP)
+    assert web.post("/signout", data={"csrf": "forged"}).status_code == 403
+    assert web.post("/context", data={"csrf": "forged", "role_id": "x"}).status_code == 403
+    other = web.post("/context", data={"csrf": csrf_of(home.text), "role_id": "stolav-x-1"})
+    assert other.status_code == 403  # not one of the user's roles
+    assert web.get("/").status_code == 200  # still signed in
+    out = web.post("/signout", data={"csrf": csrf_of(home.text)})
+    assert out.status_code == 200
+    assert web.get("/", follow_redirects=False).headers["location"] == "/signin"
+
+
+def test_an_idle_session_ends(web: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    sign_in(web, GP)
+    assert web.get("/", follow_redirects=False).status_code == 200
+    later = time.time() + 31 * 60
+    monkeypatch.setattr(web_session.time, "time", lambda: later)
+    assert web.get("/", follow_redirects=False).headers["location"] == "/signin"
+
+
+def test_a_forged_or_replayed_sign_in_is_refused(web: TestClient, ws_app: Any) -> None:
+    start = web.get("/signin", follow_redirects=False)
+    page = web.get(start.headers["location"])
+    form = re.search(r'class="hpr">(.*?)</form>', page.text, re.S)
+    assert form is not None
+    data = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(1)))
+    data = {k: v.replace("&amp;", "&") for k, v in data.items()}
+    data["hpr"] = GP
+    back = web.post("/auth/authorize", data=data, follow_redirects=False)
+    callback = back.headers["location"]
+    wrong_state = re.sub(r"state=[^&]+", "state=forged", callback)
+    assert web.get(wrong_state).status_code == 400
+    with TestClient(ws_app, base_url="https://testserver") as thief:
+        thief.get("/signin", follow_redirects=False)  # a session of its own, another verifier
+        stolen = thief.get(callback)
+        assert stolen.status_code == 400
+    assert web.post("/auth/authorize", data={**data, "client_id": "evil"}).status_code == 400
+    data["hpr"] = "123"
+    assert web.post("/auth/authorize", data=data).status_code == 400
+
+
+def test_the_store_is_reached_only_through_the_repository() -> None:
+    """The workspace package never imports the store's SQL layer or SQLAlchemy."""
+    from pathlib import Path
+
+    import fellesjournal.web as web_pkg
+
+    folder = Path(web_pkg.__file__).parent
+    for source in folder.glob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        assert "sqlalchemy" not in text, source.name
+        assert "store.read_current" not in text, source.name
+
+
+PRIVACY_OFFICER = "990000118"  # Nora Solberg, St. Olavs (demo_users.py)
+
+
+def test_the_privacy_officer_reviews_a_break_the_glass(
+    web: TestClient, ws_app: Any, ws_settings: Settings
+) -> None:
+    with TestClient(ws_app, base_url="https://testserver") as doctor:
+        sign_in(doctor, GP)
+        patient_id, _ = _listed(ws_settings, OTHER_OFFICE)[1]
+        hidden = doctor.get(f"/patients/{patient_id}")
+        granted = doctor.post(
+            "/patients/break-glass",
+            data={
+                "csrf": csrf_of(hidden.text),
+                "patient_id": patient_id,
+                "reason": "consent",
+                "text": "pasienten ba om det på telefon",
+            },
+            follow_redirects=False,
+        )
+        assert granted.status_code == 303
+        assert doctor.get("/review").status_code == 403  # a GP is no privacy officer
+
+    home = sign_in(web, PRIVACY_OFFICER)
+    assert 'href="/review"' in home.text
+    queue = web.get("/review?reason=break-the-glass")
+    assert queue.status_code == 200
+    row = re.search(
+        rf'<tr id="item-(\d+)">(?:(?!</tr>).)*{re.escape(patient_id)}(?:(?!</tr>).)*</tr>',
+        queue.text,
+        re.S,
+    )
+    assert row is not None, queue.text
+    seq = row.group(1)
+    empty = web.post("/review/mark", data={"csrf": csrf_of(queue.text), "seq": seq})
+    assert empty.status_code == 400  # a review needs a comment
+    marked = web.post(
+        "/review/mark",
+        data={"csrf": csrf_of(queue.text), "seq": seq, "comment": "ringt pasienten, ok"},
+        follow_redirects=False,
+    )
+    assert marked.status_code == 303
+    assert f'id="item-{seq}"' not in web.get("/review").text  # reviewed: out of the queue
+    assert "ringt pasienten, ok" in web.get("/review?all=1").text
