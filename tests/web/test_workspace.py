@@ -31,8 +31,9 @@ def _listed(ws_settings: Settings, office: str) -> list[tuple[str, str]]:
         with store.snapshot() as tx:
             rows = tx.execute(
                 sa.text(
-                    "SELECT res_id, CAST(content AS TEXT) FROM resources WHERE res_type = 'Patient' "
-                    "AND deleted = false AND CAST(content AS TEXT) LIKE :office ORDER BY res_id"
+                    "SELECT res_id, CAST(content AS TEXT) FROM resources "
+                    "WHERE res_type = 'Patient' AND deleted = false "
+                    "AND CAST(content AS TEXT) LIKE :office ORDER BY res_id"
                 ),
                 {"office": f'%"Organization/{office}"%'},
             )

@@ -52,6 +52,9 @@ class _Compiled:
     sql: str
     #: param name -> ("const", value) | ("ctx", attribute or parent index) | ("now", delta)
     params: dict[str, tuple[str, Any]]
+    #: ``sa.text(sql)``, parsed once: parsing the text for its bind parameters took a
+    #: third of a page of ten searches (measured on the workspace's patient overview).
+    clause: sa.TextClause
 
 
 _cache: dict[tuple[Any, ...], _Compiled] = {}
@@ -107,7 +110,7 @@ def _compile(clause: Any, table: sa.Table, dialect: Dialect) -> _Compiled:
             raise AssertionError(f"parameter {name} not found in the compiled filter")
         if spec[0] != "const":
             params[new] = spec
-    return _Compiled(sql, params)
+    return _Compiled(sql, params, sa.text(sql))
 
 
 def _constant(text: str) -> Callable[[re.Match[str]], str]:
@@ -162,4 +165,4 @@ def compiled_filter(
                 _cache.clear()
             _cache[full_key] = found
     values = {name: _value(spec, ctx, now_us) for name, spec in found.params.items()}
-    return sa.text(found.sql).bindparams(**values)
+    return found.clause.bindparams(**values)
