@@ -97,3 +97,27 @@ def test_the_user_chooses_nynorsk(page: Page) -> None:
     assert page.locator("html").get_attribute("lang") == "nb"
     page.get_by_role("button", name="Nynorsk").click()
     expect(page.locator("html")).to_have_attribute("lang", "nn")
+
+
+def test_record_a_set_of_vital_signs_in_four_steps_or_fewer(
+    page: Page, steps: Steps, live_server: LiveServer, csp_violations: list[str]
+) -> None:
+    patient = _patients_of(live_server, GP_OFFICE)[0]
+    _sign_in(page)
+    page.goto(f"/patients/{patient['id']}")
+    steps.click(page.get_by_role("link", name="Registrer vitale parametere"))
+    for field, value in {
+        "#v-systolic": "132",
+        "#v-diastolic": "84",
+        "#v-pulse": "76",
+        "#v-respiration": "16",
+        "#v-spo2": "97",
+        "#v-temperature": "37,1",
+    }.items():
+        steps.fill(field, value)
+    steps.click("#save-vitals")
+    vitals = page.locator("#vitals")
+    expect(vitals).to_contain_text("NEWS2")
+    expect(vitals.locator(".news2.low")).to_be_visible()  # all seven measured: score 0
+    assert steps.count <= 4, steps.log
+    assert csp_violations == []

@@ -250,3 +250,38 @@ def test_the_privacy_officer_reviews_a_break_the_glass(
     assert marked.status_code == 303
     assert f'id="item-{seq}"' not in web.get("/review").text  # reviewed: out of the queue
     assert "ringt pasienten, ok" in web.get("/review?all=1").text
+
+
+def test_vital_signs_are_recorded_with_news2(web: TestClient, ws_settings: Settings) -> None:
+    sign_in(web, GP)
+    patient_id, _ = _listed(ws_settings, GP_OFFICE)[0]
+    form = web.get(f"/patients/{patient_id}/vitals")
+    assert form.status_code == 200
+    csrf = csrf_of(form.text)
+    typo = web.post(
+        f"/patients/{patient_id}/vitals", data={"csrf": csrf, "pulse": "720", "spo2": "9x"}
+    )
+    assert typo.status_code == 400
+    assert 'value="9x"' in typo.text  # the form comes back as typed
+    saved = web.post(
+        f"/patients/{patient_id}/vitals",
+        data={
+            "csrf": csrf,
+            "systolic": "95",
+            "diastolic": "60",
+            "pulse": "118",
+            "respiration": "23",
+            "spo2": "94",
+            "temperature": "38,4",
+            "oxygen": "air",
+            "consciousness": "A",
+        },
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    overview = web.get(saved.headers["location"])
+    assert "NEWS2" in overview.text
+    assert re.search(r"NEWS2</th><td>8 <span class=\"news2 high\">", overview.text)  # 2+2+2+1+1
+    assert "38.4 °C" in overview.text or "38,4" in overview.text
+    stranger, _ = _listed(ws_settings, OTHER_OFFICE)[2]
+    assert web.get(f"/patients/{stranger}/vitals").status_code == 404

@@ -231,6 +231,9 @@ def _timeline(encounters: list[Resource], notes: list[Resource]) -> list[dict[st
 
 
 def _quantity(obs: Resource) -> str:
+    for key in ("valueInteger", "valueString"):
+        if key in obs:
+            return str(obs[key])
     q = obs.get("valueQuantity")
     if isinstance(q, dict) and "value" in q:
         return f"{q['value']} {q.get('unit') or ''}".strip()
@@ -255,6 +258,7 @@ def _latest_vitals(vitals: list[Resource]) -> list[dict[str, str]]:
                 "name": name,
                 "value": _quantity(obs),
                 "when": str(obs.get("effectiveDateTime") or ""),
+                "risk": _text((obs.get("interpretation") or [None])[0]),
             }
     return list(seen.values())
 

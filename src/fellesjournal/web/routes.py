@@ -23,6 +23,7 @@ from fellesjournal.web.issuer_page import IssuerPage
 from fellesjournal.web.patients import Patients
 from fellesjournal.web.review import ReviewPages
 from fellesjournal.web.signin import SignIn
+from fellesjournal.web.vitals import VitalsPage
 from fellesjournal.web.workspace import Workspace
 
 STATIC = Path(__file__).parent / "static"
@@ -47,7 +48,7 @@ class Assets(StaticFiles):
 
 def workspace_routes(ws: Workspace) -> list[BaseRoute]:
     home, patients, signin, issuer = Home(ws), Patients(ws), SignIn(ws), IssuerPage(ws)
-    review = ReviewPages(ws)
+    review, vitals = ReviewPages(ws), VitalsPage(ws)
     return [
         Route("/", home.page),
         Route("/signin", signin.start),
@@ -60,6 +61,7 @@ def workspace_routes(ws: Workspace) -> list[BaseRoute]:
         Route("/patients/break-glass", patients.break_glass, methods=["POST"]),
         Route("/patients/{patient_id}", patients.overview),
         Route("/patients/{patient_id}/access", patients.explain),
+        Route("/patients/{patient_id}/vitals", vitals.page, methods=["GET", "POST"]),
         Route("/review", review.queue),
         Route("/review/mark", review.mark, methods=["POST"]),
         Route("/auth/authorize", issuer.authorize, methods=["GET", "POST"]),
