@@ -121,3 +121,20 @@ def test_record_a_set_of_vital_signs_in_four_steps_or_fewer(
     expect(vitals.locator(".news2.low")).to_be_visible()  # all seven measured: score 0
     assert steps.count <= 4, steps.log
     assert csp_violations == []
+
+
+def test_add_a_diagnosis_in_four_steps_or_fewer(
+    page: Page, steps: Steps, live_server: LiveServer, csp_violations: list[str]
+) -> None:
+    patient = _patients_of(live_server, GP_OFFICE)[0]
+    _sign_in(page)
+    page.goto(f"/patients/{patient['id']}")
+    steps.click(page.get_by_role("link", name="Legg til diagnose"))
+    page.locator("#dq").press_sequentially("astma", delay=30)  # typing: no step
+    match = page.locator("#diagnosis-matches button.match", has_text="R96")
+    expect(match).to_be_visible()
+    steps.click(match)
+    expect(page.locator(".banner")).to_be_visible()
+    expect(page.get_by_text("R96", exact=True)).to_be_visible()
+    assert steps.count <= 4, steps.log
+    assert csp_violations == []

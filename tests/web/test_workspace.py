@@ -285,3 +285,47 @@ def test_vital_signs_are_recorded_with_news2(web: TestClient, ws_settings: Setti
     assert "38.4 °C" in overview.text or "38,4" in overview.text
     stranger, _ = _listed(ws_settings, OTHER_OFFICE)[2]
     assert web.get(f"/patients/{stranger}/vitals").status_code == 404
+
+
+def test_a_gp_adds_an_icpc2_diagnosis(web: TestClient, ws_settings: Settings) -> None:
+    sign_in(web, GP)
+    patient_id, _ = _listed(ws_settings, GP_OFFICE)[1]
+    page = web.get(f"/patients/{patient_id}/diagnoses?q=diabetes")
+    assert page.status_code == 200
+    assert "ICPC-2" in page.text
+    codes = re.findall(r'name="code" value="([^"]+)"', page.text)
+    assert "T90" in codes  # Diabetes type 2 in ICPC-2
+    assert not any("." in c for c in codes)  # no ICD-10 codes for a GP
+    forged = web.post(
+        f"/patients/{patient_id}/diagnoses", data={"csrf": csrf_of(page.text), "code": "Q99.X"}
+    )
+    assert forged.status_code == 400  # not a code of the unit's system
+    saved = web.post(
+        f"/patients/{patient_id}/diagnoses",
+        data={"csrf": csrf_of(page.text), "code": "T90"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    overview = web.get(f"/patients/{patient_id}")
+    assert '<span class="code">T90</span>' in overview.text
+
+
+def test_a_hospital_doctor_codes_with_icd10(web: TestClient, ws_settings: Settings) -> None:
+    home = sign_in(web, "990000002")  # emergency doctor at St. Olavs (demo_users.py)
+    patient_id, _ = _listed(ws_settings, OTHER_OFFICE)[3]
+    granted = web.post(
+        "/patients/break-glass",
+        data={
+            "csrf": csrf_of(home.text),
+            "patient_id": patient_id,
+            "reason": "emergency",
+            "text": "innlagt akutt",
+        },
+        follow_redirects=False,
+    )
+    assert granted.status_code == 303
+    page = web.get(f"/patients/{patient_id}/diagnoses?q=diabetes")
+    assert "ICD-10" in page.text
+    codes = re.findall(r'name="code" value="([^"]+)"', page.text)
+    assert any(c.startswith("E1") for c in codes)
+    assert "T90" not in codes

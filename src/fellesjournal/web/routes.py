@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from fellesjournal.web.diagnoses import DiagnosisPage
 from fellesjournal.web.home import Home
 from fellesjournal.web.issuer_page import IssuerPage
 from fellesjournal.web.patients import Patients
@@ -48,7 +49,7 @@ class Assets(StaticFiles):
 
 def workspace_routes(ws: Workspace) -> list[BaseRoute]:
     home, patients, signin, issuer = Home(ws), Patients(ws), SignIn(ws), IssuerPage(ws)
-    review, vitals = ReviewPages(ws), VitalsPage(ws)
+    review, vitals, diagnoses = ReviewPages(ws), VitalsPage(ws), DiagnosisPage(ws)
     return [
         Route("/", home.page),
         Route("/signin", signin.start),
@@ -62,6 +63,7 @@ def workspace_routes(ws: Workspace) -> list[BaseRoute]:
         Route("/patients/{patient_id}", patients.overview),
         Route("/patients/{patient_id}/access", patients.explain),
         Route("/patients/{patient_id}/vitals", vitals.page, methods=["GET", "POST"]),
+        Route("/patients/{patient_id}/diagnoses", diagnoses.page, methods=["GET", "POST"]),
         Route("/review", review.queue),
         Route("/review/mark", review.mark, methods=["POST"]),
         Route("/auth/authorize", issuer.authorize, methods=["GET", "POST"]),

@@ -30,3 +30,22 @@
     }
   });
 })();
+
+// Diagnosis codes: the list of matches follows the typing (same fragment as without script).
+(function () {
+  const input = document.querySelector("input[data-matches]");
+  const target = document.getElementById("diagnosis-matches");
+  if (!input || !target) return;
+  let timer = null;
+  input.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(async function () {
+      const q = input.value.trim();
+      const resp = await fetch(input.dataset.matches + "&q=" + encodeURIComponent(q),
+                               { credentials: "same-origin" });
+      if (!resp.ok || input.value.trim() !== q) return;
+      const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
+      target.replaceChildren(...doc.body.childNodes);
+    }, 150);
+  });
+})();
