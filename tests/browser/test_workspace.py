@@ -138,3 +138,33 @@ def test_add_a_diagnosis_in_four_steps_or_fewer(
     expect(page.get_by_text("R96", exact=True)).to_be_visible()
     assert steps.count <= 4, steps.log
     assert csp_violations == []
+
+
+def test_stop_a_medication_with_a_reason_in_three_steps_or_fewer(
+    page: Page, steps: Steps, live_server: LiveServer
+) -> None:
+    import httpx
+
+    token = live_server.run_cli("token", "--system").strip()
+    target = None
+    for patient in _patients_of(live_server, GP_OFFICE):
+        resp = httpx.get(
+            f"{live_server.base_url}/fhir/MedicationStatement",
+            params={"subject": f"Patient/{patient['id']}", "status": "active"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        entries = resp.json().get("entry", [])
+        if entries:
+            target = (patient, entries[0]["resource"])
+            break
+    assert target is not None, "no active medication at the GP office in the demo data"
+    patient, statement = target
+    name = statement["medicationCodeableConcept"]["text"]
+    _sign_in(page)
+    page.goto(f"/patients/{patient['id']}")
+    steps.click(page.get_by_role("link", name=f"Seponer: {name}"))
+    steps.fill("#reason", "Blodtrykket er normalisert")
+    steps.click("#confirm-stop")
+    expect(page.locator(".banner")).to_be_visible()
+    expect(page.get_by_role("link", name=f"Seponer: {name}")).to_have_count(0)
+    assert steps.count <= 3, steps.log

@@ -329,3 +329,63 @@ def test_a_hospital_doctor_codes_with_icd10(web: TestClient, ws_settings: Settin
     codes = re.findall(r'name="code" value="([^"]+)"', page.text)
     assert any(c.startswith("E1") for c in codes)
     assert "T90" not in codes
+
+
+def _active_medication(ws_settings: Settings, office: str) -> tuple[str, str]:
+    """(patient id, MedicationStatement id) of an active medication at a GP office."""
+    patients = {pid for pid, _ in _listed(ws_settings, office)}
+    store = SqlStore.from_settings(ws_settings)
+    try:
+        with store.snapshot() as tx:
+            rows = tx.execute(
+                sa.text(
+                    "SELECT res_id, patient_id, CAST(content AS TEXT) FROM resources "
+                    "WHERE res_type = 'MedicationStatement' AND deleted = false "
+                    "ORDER BY res_id"
+                )
+            )
+            for res_id, patient_id, content in rows:
+                if patient_id in patients and '"active"' in content:
+                    return patient_id, res_id
+    finally:
+        store.dispose()
+    raise AssertionError("no active medication at the office")
+
+
+def test_stop_a_medication_with_a_reason(web: TestClient, ws_settings: Settings) -> None:
+    sign_in(web, GP)
+    patient_id, statement_id = _active_medication(ws_settings, GP_OFFICE)
+    overview = web.get(f"/patients/{patient_id}")
+    stop_url = f"/patients/{patient_id}/medications/{statement_id}/stop"
+    assert stop_url in overview.text
+    form = web.get(stop_url)
+    csrf = csrf_of(form.text)
+    version = re.search(r'name="version" value="(\d+)"', form.text)
+    assert version is not None
+    no_reason = web.post(stop_url, data={"csrf": csrf, "version": version.group(1)})
+    assert no_reason.status_code == 400
+    stale = web.post(stop_url, data={"csrf": csrf, "version": "999", "reason": "bivirkninger"})
+    assert stale.status_code == 409  # a change made meanwhile is reported, not overwritten
+    done = web.post(
+        stop_url,
+        data={"csrf": csrf, "version": version.group(1), "reason": "bivirkninger: hoste"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert stop_url not in web.get(f"/patients/{patient_id}").text  # off the active list
+    store = SqlStore.from_settings(ws_settings)
+    try:
+        with store.snapshot() as tx:
+            current = tx.read("MedicationStatement", statement_id)
+            assert current is not None
+            body = current.content if isinstance(current.content, str) else str(current.content)
+    finally:
+        store.dispose()
+    assert '"stopped"' in body and "bivirkninger: hoste" in body
+    assert current.version == int(version.group(1)) + 1  # the old version stays in history
+    assert (
+        web.get(
+            f"/patients/{_listed(ws_settings, OTHER_OFFICE)[4][0]}/medications/{statement_id}/stop"
+        ).status_code
+        == 404
+    )

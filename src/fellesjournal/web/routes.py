@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 from fellesjournal.web.diagnoses import DiagnosisPage
 from fellesjournal.web.home import Home
 from fellesjournal.web.issuer_page import IssuerPage
+from fellesjournal.web.medications import MedicationPages
 from fellesjournal.web.patients import Patients
 from fellesjournal.web.review import ReviewPages
 from fellesjournal.web.signin import SignIn
@@ -50,6 +51,7 @@ class Assets(StaticFiles):
 def workspace_routes(ws: Workspace) -> list[BaseRoute]:
     home, patients, signin, issuer = Home(ws), Patients(ws), SignIn(ws), IssuerPage(ws)
     review, vitals, diagnoses = ReviewPages(ws), VitalsPage(ws), DiagnosisPage(ws)
+    medications = MedicationPages(ws)
     return [
         Route("/", home.page),
         Route("/signin", signin.start),
@@ -64,6 +66,11 @@ def workspace_routes(ws: Workspace) -> list[BaseRoute]:
         Route("/patients/{patient_id}/access", patients.explain),
         Route("/patients/{patient_id}/vitals", vitals.page, methods=["GET", "POST"]),
         Route("/patients/{patient_id}/diagnoses", diagnoses.page, methods=["GET", "POST"]),
+        Route(
+            "/patients/{patient_id}/medications/{statement_id}/stop",
+            medications.stop,
+            methods=["GET", "POST"],
+        ),
         Route("/review", review.queue),
         Route("/review/mark", review.mark, methods=["POST"]),
         Route("/auth/authorize", issuer.authorize, methods=["GET", "POST"]),
