@@ -389,3 +389,21 @@ def test_stop_a_medication_with_a_reason(web: TestClient, ws_settings: Settings)
         ).status_code
         == 404
     )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/patients?q=%00",
+        "/patients/suggest?q=ab%00",
+        "/patients/bad$id!",
+        "/patients/bad$id!/vitals",
+        "/patients/bad$id!/diagnoses?q=x",
+        "/review?since=garbage",
+    ],
+)
+def test_bad_input_gets_a_page_not_an_error(web: TestClient, path: str) -> None:
+    sign_in(web, GP)
+    resp = web.get(path)
+    assert 400 <= resp.status_code < 500, resp.status_code
+    assert "<html" in resp.text or resp.status_code == 401

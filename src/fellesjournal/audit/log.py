@@ -138,11 +138,11 @@ def append_on(driver: Any, dialect: str, prepared: Sequence[PreparedEvent]) -> l
             (seq, p.recorded, p.patient_id, p.agent, p.action, p.outcome, p.content, prev, digest)
         )
         prev = digest
-    # Multi-row INSERTs, not executemany: sqlite3 gives up and retakes the GIL around
-    # every row of an executemany (each retake waiting for the request threads), and
-    # psycopg's costs more per row than the insert itself; measured, most of the
-    # writer's time. (The head moves in a statement of its own: its trigger must see the
-    # rows, which a data-modifying WITH would hide from it.)
+    # Not executemany (measured: most of the writer's time): on PostgreSQL COPY, on
+    # SQLite multi-row INSERTs, since sqlite3 gives up and retakes the GIL around every
+    # row of an executemany, each retake waiting for the request threads. (The head
+    # moves in a statement of its own: its trigger must see the rows, which a
+    # data-modifying WITH would hide from it.)
     if dialect == "postgresql":
         with cursor.copy(_PG_COPY) as copy:
             for row in rows:
@@ -150,7 +150,7 @@ def append_on(driver: Any, dialect: str, prepared: Sequence[PreparedEvent]) -> l
     else:
         for start in range(0, len(rows), _ROWS_PER_INSERT):
             chunk = rows[start : start + _ROWS_PER_INSERT]
-            cursor.execute(_insert(dialect, len(chunk)), [v for row in chunk for v in row])
+            cursor.execute(_sqlite_insert(len(chunk)), [v for row in chunk for v in row])
     cursor.execute(sql["move_head"], (seq, prev))
     cursor.close()
     return list(range(first_seq + 1, seq + 1))
@@ -243,8 +243,6 @@ def _dialect_sql(dialect: str) -> dict[str, str]:
     lock = " FOR UPDATE" if dialect == "postgresql" else ""
     return {
         "head": f"SELECT seq, hash FROM audit_head WHERE id = 1{lock}",
-        "insert": f"INSERT INTO audit_log ({', '.join(_COLUMNS)}) "
-        f"VALUES ({', '.join([m] * len(_COLUMNS))})",
         "move_head": f"UPDATE audit_head SET seq = {m}, hash = {m} WHERE id = 1",
     }
 
@@ -254,11 +252,10 @@ _SQL = {d: _dialect_sql(d) for d in ("sqlite", "postgresql")}
 _PG_COPY = f"COPY audit_log ({', '.join(_COLUMNS)}) FROM STDIN"
 
 _ROWS_PER_INSERT = 1000
-"""Rows per INSERT: 9,000 parameters, within SQLite's limit (32,766) and PostgreSQL's."""
+"""Rows per INSERT on SQLite: 9,000 parameters, within its limit of 32,766."""
 
 
 @functools.lru_cache(maxsize=64)
-def _insert(dialect: str, n: int) -> str:
-    m = "?" if dialect == "sqlite" else "%s"
-    row = f"({', '.join([m] * len(_COLUMNS))})"
+def _sqlite_insert(n: int) -> str:
+    row = f"({', '.join(['?'] * len(_COLUMNS))})"
     return f"INSERT INTO audit_log ({', '.join(_COLUMNS)}) VALUES {', '.join([row] * n)}"

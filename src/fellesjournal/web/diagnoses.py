@@ -22,7 +22,7 @@ from fellesjournal.terminology.operations import expand, lookup
 from fellesjournal.terminology.systems import ICD10_NO, ICPC2
 from fellesjournal.web.render import render
 from fellesjournal.web.session import csrf_ok
-from fellesjournal.web.workspace import NeedsSignIn, Workspace
+from fellesjournal.web.workspace import Workspace, answers
 
 MATCHES = 12
 CATEGORY = {
@@ -65,24 +65,12 @@ class DiagnosisPage:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
 
+    @answers
     async def page(self, request: Request) -> Response:
-        try:
-            user = self.ws.user(request)
-            repo = self.ws.repository(request, user)
-        except NeedsSignIn as exc:
-            return exc.response
+        repo = self.ws.page_repository(request)
         work = repo.ctx.actor.work
         assert work is not None
-        request.state.page = {"user": user, "work": work}
-        patient_id = request.path_params["patient_id"]
-        try:
-            repo.read("Patient", patient_id)
-        except FhirError as exc:
-            if exc.status in (404, 410):
-                return render(
-                    request, "no_access.html", status_code=404, patient_id=patient_id, reasons=[]
-                )
-            raise
+        patient_id = self.ws.patient_id(request, repo)
         system = code_system_for(work)
         if request.method == "POST":
             return await self._save(request, repo, patient_id, system)

@@ -21,7 +21,7 @@ from fellesjournal.fhir.errors import FhirError
 from fellesjournal.service.repository import GuardedRepository
 from fellesjournal.web.directory import person_name
 from fellesjournal.web.render import render
-from fellesjournal.web.workspace import NeedsSignIn, Workspace
+from fellesjournal.web.workspace import Workspace, answers
 
 OSLO = ZoneInfo("Europe/Oslo")
 LIST_SIZE = 50
@@ -31,12 +31,9 @@ class Home:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
 
+    @answers
     async def page(self, request: Request) -> Response:
-        try:
-            user = self.ws.user(request)
-            repo = self.ws.repository(request, user)
-        except NeedsSignIn as exc:
-            return exc.response
+        repo = self.ws.page_repository(request)
         work = repo.ctx.actor.work
         assert work is not None
         unit = f"Organization/{work.unit_id}"
@@ -72,7 +69,6 @@ class Home:
             [("organization", unit), ("status", "active"), ("_count", str(LIST_SIZE))],
             "patient",
         )
-        request.state.page = {"user": user, "work": work}
         return render(
             request,
             "home.html",

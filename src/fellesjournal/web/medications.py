@@ -19,7 +19,7 @@ from fellesjournal.fhir.errors import FhirError
 from fellesjournal.fhir.instants import format_instant
 from fellesjournal.web.render import render
 from fellesjournal.web.session import csrf_ok
-from fellesjournal.web.workspace import NeedsSignIn, Workspace
+from fellesjournal.web.workspace import Workspace, answers, no_access
 
 MAX_REASON = 500
 
@@ -49,30 +49,23 @@ class MedicationPages:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
 
+    @answers
     async def stop(self, request: Request) -> Response:
-        try:
-            user = self.ws.user(request)
-            repo = self.ws.repository(request, user)
-        except NeedsSignIn as exc:
-            return exc.response
+        repo = self.ws.page_repository(request)
         work = repo.ctx.actor.work
         assert work is not None
-        request.state.page = {"user": user, "work": work}
+        user = request.state.page["user"]
         patient_id = request.path_params["patient_id"]
         statement_id = request.path_params["statement_id"]
         try:
             stored = repo.read("MedicationStatement", statement_id)
         except FhirError as exc:
             if exc.status in (404, 410):
-                return render(
-                    request, "no_access.html", status_code=404, patient_id=patient_id, reasons=[]
-                )
+                return no_access(request, patient_id)
             raise
         statement = jsonio.loads(stored.content or "{}")
         if (statement.get("subject") or {}).get("reference") != f"Patient/{patient_id}":
-            return render(
-                request, "no_access.html", status_code=404, patient_id=patient_id, reasons=[]
-            )
+            return no_access(request, patient_id)
         name = str((statement.get("medicationCodeableConcept") or {}).get("text") or "")
         if request.method == "GET":
             return render(

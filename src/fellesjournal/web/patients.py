@@ -12,23 +12,22 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from fellesjournal.access.consents import REASONS
 from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import FhirError
 from fellesjournal.norway.identifiers import DNR_SYSTEM, FNR_SYSTEM
 from fellesjournal.service import access_ops
-from fellesjournal.service.repository import GuardedRepository
 from fellesjournal.web.charts import trend_svg
 from fellesjournal.web.directory import person_name
 from fellesjournal.web.overview import load_overview
 from fellesjournal.web.render import render
 from fellesjournal.web.session import csrf_ok
-from fellesjournal.web.workspace import NeedsSignIn, Workspace
+from fellesjournal.web.workspace import Answered, Workspace, answers, no_access
 
 _NUMBER = re.compile(r"^\d{11}$")
 _NAME_AND_DATE = re.compile(r"^(?P<name>.*?)\s*(?P<date>\d{1,2}\.\d{1,2}\.\d{4})?$")
@@ -62,17 +61,9 @@ class Patients:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
 
-    def _repo(self, request: Request) -> GuardedRepository:
-        user = self.ws.user(request)
-        repo = self.ws.repository(request, user)
-        request.state.page = {"user": user, "work": repo.ctx.actor.work}
-        return repo
-
+    @answers
     async def search(self, request: Request) -> Response:
-        try:
-            repo = self._repo(request)
-        except NeedsSignIn as exc:
-            return exc.response
+        repo = self.ws.page_repository(request)
         q = request.query_params.get("q", "")
         items = parse_query(q)
         patients: list[dict[str, Any]] = []
@@ -89,14 +80,15 @@ class Patients:
             searched=items is not None,
             patients=[(p, person_name(p)) for p in patients],
             number=number,
-            reasons=_reasons(),
+            reasons=list(REASONS),
         )
 
+    @answers
     async def suggest(self, request: Request) -> Response:
         """Type-ahead: an HTML fragment of up to :data:`SUGGESTIONS` patients by name."""
         try:
-            repo = self._repo(request)
-        except NeedsSignIn:
+            repo = self.ws.page_repository(request)
+        except Answered:
             return render(request, "suggest.html", status_code=401, patients=[])
         items = parse_query(request.query_params.get("q", ""))
         patients = []
@@ -105,53 +97,32 @@ class Patients:
             patients = [jsonio.loads(r.content) for r in found.matches if r.content]
         return render(request, "suggest.html", patients=[(p, person_name(p)) for p in patients])
 
+    @answers
     async def overview(self, request: Request) -> Response:
-        return self._about_patient(request, self._overview_page)
-
-    async def explain(self, request: Request) -> Response:
-        return self._about_patient(request, self._explain_page)
-
-    def _about_patient(
-        self, request: Request, page: Callable[[Request, GuardedRepository, str], Response]
-    ) -> Response:
-        """A page about the patient in the path; the no-access page (404, with
-        break-the-glass) when the user may not see them or they do not exist."""
-        try:
-            repo = self._repo(request)
-        except NeedsSignIn as exc:
-            return exc.response
+        repo = self.ws.page_repository(request)
         patient_id = request.path_params["patient_id"]
         try:
-            return page(request, repo, patient_id)
+            view = load_overview(repo, patient_id)  # its Patient read decides access
         except FhirError as exc:
-            if exc.status not in (404, 410):
-                raise
-            return render(
-                request,
-                "no_access.html",
-                status_code=404,
-                patient_id=patient_id,
-                reasons=_reasons(),
-            )
-
-    @staticmethod
-    def _overview_page(request: Request, repo: GuardedRepository, patient_id: str) -> Response:
-        view = load_overview(repo, patient_id)
+            return _hidden(request, patient_id, exc)
         charts = {s.name: trend_svg(s.points, s.low, s.high, s.name) for s in view.labs}
         return render(request, "overview.html", view=view, charts=charts)
 
-    @staticmethod
-    def _explain_page(request: Request, repo: GuardedRepository, patient_id: str) -> Response:
-        why = access_ops.explain(repo, patient_id)
+    @answers
+    async def explain(self, request: Request) -> Response:
+        repo = self.ws.page_repository(request)
+        patient_id = request.path_params["patient_id"]
+        try:
+            why = access_ops.explain(repo, patient_id)
+        except FhirError as exc:
+            return _hidden(request, patient_id, exc)
         return render(request, "explain.html", why=why, patient_id=patient_id)
 
+    @answers
     async def break_glass(self, request: Request) -> Response:
         """POST: break the glass for a patient by id (from the no-access page) or by the
         number typed in the search (``number``)."""
-        try:
-            repo = self._repo(request)
-        except NeedsSignIn as exc:
-            return exc.response
+        repo = self.ws.page_repository(request)
         form = await request.form()
         if not csrf_ok(request, form.get("csrf")):
             return render(request, "forbidden.html", status_code=403)
@@ -177,7 +148,8 @@ class Patients:
         return RedirectResponse(f"/patients/{patient_id}", status_code=303)
 
 
-def _reasons() -> list[str]:
-    from fellesjournal.access.consents import REASONS
-
-    return list(REASONS)
+def _hidden(request: Request, patient_id: str, exc: FhirError) -> Response:
+    """The no-access page for a 404/410 (not visible, or no such patient); else raise."""
+    if exc.status not in (404, 410):
+        raise exc
+    return no_access(request, patient_id)

@@ -16,20 +16,16 @@ from fellesjournal.fhir.errors import FhirError
 from fellesjournal.service import review
 from fellesjournal.web.render import render
 from fellesjournal.web.session import csrf_ok
-from fellesjournal.web.workspace import NeedsSignIn, Workspace
+from fellesjournal.web.workspace import Workspace, answers
 
 
 class ReviewPages:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
 
+    @answers
     async def queue(self, request: Request) -> Response:
-        try:
-            user = self.ws.user(request)
-            repo = self.ws.repository(request, user)
-        except NeedsSignIn as exc:
-            return exc.response
-        request.state.page = {"user": user, "work": repo.ctx.actor.work}
+        repo = self.ws.page_repository(request)
         since_date = request.query_params.get("since", "")
         show_all = request.query_params.get("all") == "1"
         reason = request.query_params.get("reason", "")
@@ -55,12 +51,9 @@ class ReviewPages:
             reasons=list(REASONS),
         )
 
+    @answers
     async def mark(self, request: Request) -> Response:
-        try:
-            user = self.ws.user(request)
-            repo = self.ws.repository(request, user)
-        except NeedsSignIn as exc:
-            return exc.response
+        repo = self.ws.page_repository(request)
         form = await request.form()
         if not csrf_ok(request, form.get("csrf")):
             return render(request, "forbidden.html", status_code=403)

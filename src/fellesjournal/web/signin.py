@@ -24,7 +24,7 @@ from fellesjournal.web.session import (
     sign_out,
     take,
 )
-from fellesjournal.web.workspace import NeedsSignIn, Workspace
+from fellesjournal.web.workspace import Workspace, answers
 
 _PENDING = "signin"
 
@@ -57,11 +57,9 @@ class SignIn:
             request.session[LOCALE_KEY] = locale
         return RedirectResponse("/context", status_code=303)
 
+    @answers
     async def context(self, request: Request) -> Response:
-        try:
-            user = self.ws.user(request, context=False)
-        except NeedsSignIn as exc:
-            return exc.response
+        user = self.ws.user(request, context=False)
         choices = self.ws.directory.roles_of(user.hpr, user.practitioner_id)
         if request.method == "POST":
             form = await request.form()

@@ -21,7 +21,7 @@ from fellesjournal.fhir.errors import FhirError
 from fellesjournal.fhir.instants import format_instant
 from fellesjournal.web.render import render
 from fellesjournal.web.session import csrf_ok
-from fellesjournal.web.workspace import NeedsSignIn, Workspace
+from fellesjournal.web.workspace import Workspace, answers
 
 NUMBERS = (
     "respiration",
@@ -60,22 +60,10 @@ class VitalsPage:
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
 
+    @answers
     async def page(self, request: Request) -> Response:
-        try:
-            user = self.ws.user(request)
-            repo = self.ws.repository(request, user)
-        except NeedsSignIn as exc:
-            return exc.response
-        request.state.page = {"user": user, "work": repo.ctx.actor.work}
-        patient_id = request.path_params["patient_id"]
-        try:
-            repo.read("Patient", patient_id)
-        except FhirError as exc:
-            if exc.status in (404, 410):
-                return render(
-                    request, "no_access.html", status_code=404, patient_id=patient_id, reasons=[]
-                )
-            raise
+        repo = self.ws.page_repository(request)
+        patient_id = self.ws.patient_id(request, repo)
         if request.method == "GET":
             return render(
                 request, "vitals.html", patient_id=patient_id, form={}, errors=[], score=None
