@@ -6,6 +6,7 @@ applies the security headers once for every response.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -115,6 +116,10 @@ def create_app(settings: Settings | None = None, store: SqlStore | None = None) 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         check_current(store.engine)
         preload_terminology()  # type-ahead must not pay the first load (~0.1 s)
+        # What is loaded by now (modules, code systems, the registry) lives as long as
+        # the process: out of the collector's sight, a full collection no longer walks
+        # it. Without this, every few chart pages paid ~100 ms for one (make bench).
+        gc.freeze()
         yield
         sink.stop()
         if own_store:

@@ -37,6 +37,7 @@ Problems are collected per record, so one failing scenario lists every leaking p
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -45,8 +46,13 @@ from urllib.parse import urlencode
 
 from starlette.testclient import TestClient
 
+from fellesjournal.access.actor import actor_from_claims
+from fellesjournal.access.resolve import ContextResolver
 from fellesjournal.audit import log
 from fellesjournal.fhir import jsonio
+from fellesjournal.fhir.errors import FhirError
+from fellesjournal.service.context import RequestContext
+from fellesjournal.service.repository import GuardedRepository
 from tests.access_matrix.world import CODES, Caller, Record, World
 from tests.conftest import settle_audit
 
@@ -468,6 +474,32 @@ class Views:
         if pages != max(-(-total // size), 1):
             self.problem(None, "paging", f"{pages} pages for {total} Observations")
 
+    def charts(self) -> None:
+        """The workspace's chart read (``GuardedRepository.chart``, which judges rows in
+        Python instead of by the searches' SQL filter): each record's view exactly, and a
+        refusal when its Patient is out of view."""
+        payload = self.caller.token.split(".")[1]
+        claims = jsonio.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        scopes = tuple(str(claims.get("scope") or "").split())
+        store, settings = self.world.repo.store, self.world.settings
+        actor = ContextResolver(store, settings).resolve(actor_from_claims(claims, scopes))
+        for key, rec in self.records.items():
+            repo = GuardedRepository(store, settings, RequestContext(actor=actor))
+            try:
+                with repo.reading() as tx:
+                    patient, rows = repo.chart(rec.patient_id, self.types(), tx)
+            except FhirError as exc:
+                if self.in_view(key):
+                    self.problem(key, "chart", f"refused ({exc.status}) though in view")
+                continue
+            # Resources the world did not write (a break-the-glass grant) are not judged.
+            seen = {f"{r.res_type}/{r.res_id}" for r in [patient, *rows]} & set(self.owner)
+            if not self.in_view(key):
+                self.problem(key, "chart", f"shown {sorted(seen)} with the Patient out of view")
+            elif seen != self.views[key]:
+                leaked, missing = sorted(seen - self.views[key]), sorted(self.views[key] - seen)
+                self.problem(key, "chart", f"leaked {leaked}, missing {missing}")
+
     def histories(self) -> None:
         """System history and the Observation type history since the world was built."""
         for path, allowed, res_type in (
@@ -555,6 +587,7 @@ class Views:
         self.run_batch()
         self.paging()
         self.histories()
+        self.charts()
         for key, mentions in self.mentions.items():
             if not self.views[key] and mentions:
                 self.problem(key, "leak", f"resources naming the patient: {sorted(mentions)}")

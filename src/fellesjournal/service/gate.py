@@ -115,6 +115,33 @@ class Gate:
             return decision, decision.reason
         return decision, policy.resource_denial(self.actor, stored, decision)
 
+    def visible_in(
+        self, tx: SqlTransaction, patient_id: str, rows: Iterable[StoredResource]
+    ) -> list[StoredResource]:
+        """Those of ``rows`` (all of the one patient's record, whose patient decision the
+        caller has already seen allowed) that the actor may see, judged as reads by id are:
+        the types the role and scopes read, labels, blocks on single resources. Nothing is
+        noted for the rows left out: a page shows what it may, the way a search does."""
+        decision = self.patient(tx, patient_id)
+        if not decision.allowed:
+            return []
+        readable: dict[str, bool] = {}
+        out = []
+        for stored in rows:
+            ok = readable.get(stored.res_type)
+            if ok is None:
+                ok = readable[stored.res_type] = policy.decide(
+                    actor=self.actor,
+                    action="search",
+                    res_type=stored.res_type,
+                    record_type=self.record_type(stored.res_type),
+                ).allowed
+            if ok and (
+                self.actor.is_system or policy.resource_denial(self.actor, stored, decision) is None
+            ):
+                out.append(stored)
+        return out
+
     def after_write(self, tx: SqlTransaction, stored: StoredResource, action: str) -> None:
         """The check after a change: the actor may see what they wrote (403 if not).
 
