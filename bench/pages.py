@@ -35,8 +35,10 @@ class WebSession:
     def close(self) -> None:
         self.client.close()
 
-    def request(self, method: str, url: str, data: dict[str, str] | None = None) -> httpx.Response:
-        """One request and its redirects, the session cookie kept up to date."""
+    def request(
+        self, method: str, url: str, data: dict[str, str] | None = None, *, follow: bool = True
+    ) -> httpx.Response:
+        """One request and (``follow``) its redirects, the session cookie kept up to date."""
         for _ in range(10):
             headers = {"Cookie": f"fj_session={self.cookie}"} if self.cookie else {}
             resp = self.client.request(method, url, data=data, headers=headers)
@@ -44,7 +46,7 @@ class WebSession:
                 found = _COOKIE.search(value)
                 if found:
                     self.cookie = found.group(1)
-            if resp.status_code not in (302, 303, 307):
+            if not follow or resp.status_code not in (302, 303, 307):
                 return resp
             url, method, data = resp.headers["location"], "GET", None
         raise RuntimeError(f"too many redirects from {url}")
@@ -83,17 +85,26 @@ def break_glass(web: WebSession, patient_id: str) -> None:
         raise RuntimeError(f"break-the-glass for {patient_id} failed ({page.status_code})")
 
 
-def time_page(web: WebSession, path: str, requests: int, warmup: int) -> Latencies:
-    """``warmup`` untimed, then ``requests`` timed sequential GETs of one page."""
+def time_page(
+    web: WebSession, path: str, requests: int, warmup: int, *, follow: bool = True
+) -> Latencies:
+    """``warmup`` untimed, then ``requests`` timed sequential GETs of one page (``follow``:
+    its redirects included; else a redirect is the response timed)."""
     for _ in range(warmup):
-        web.request("GET", path).raise_for_status()
+        _check(web.request("GET", path, follow=follow), path)
     samples: list[float] = []
     size = 0
     for _ in range(requests):
         started = time.perf_counter()
-        resp = web.request("GET", path)
+        resp = web.request("GET", path, follow=follow)
         body = resp.content
         samples.append((time.perf_counter() - started) * 1000)
-        resp.raise_for_status()
+        _check(resp, path)
         size = len(body)
     return Latencies(samples, 0, size)
+
+
+def _check(resp: httpx.Response, path: str) -> None:
+    """A page that answered (a redirect counts, when it is what is timed)."""
+    if resp.status_code >= 400:
+        raise RuntimeError(f"GET {path} answered {resp.status_code}")

@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from bench import report
+from bench import report, workspace
 from bench.machine import git_commit, machine_info
 from bench.procs import Service, free_port
 from bench.scenarios import Latencies
@@ -51,6 +51,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--requests", type=int, default=300, help="timed requests per query kind")
     p.add_argument("--warmup", type=int, default=30)
+    p.add_argument("--page-requests", type=int, default=50, help="timed requests per page")
+    p.add_argument(
+        "--pages-only", action="store_true", help="time the workspace's pages, not the searches"
+    )
     p.add_argument("--output", type=Path, default=REPO / "docs" / "benchmarks.md")
     p.add_argument("--no-write", action="store_true", help="print the table only")
     return p.parse_args(argv)
@@ -318,22 +322,34 @@ def main(argv: list[str] | None = None) -> int:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
         with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
             resources = client.get("/fhir", params={"_summary": "count"}).json()["total"]
-            people = sample_patients(client, 200, random.Random(args.seed))
-            for name, urls in {**queries(people), **typeahead()}.items():
-                say(f"timing {name}")
-                results[name] = time_cycle(client, urls, args.requests, args.warmup)
-            gp_token, gp_queries = health_worker(client, people, env)
-        gp_headers = {"Authorization": f"Bearer {gp_token}", "Accept": "application/fhir+json"}
-        with httpx.Client(base_url=base, headers=gp_headers, timeout=60) as gp:
-            for name, urls in gp_queries.items():
-                say(f"timing {name}")
-                results[name] = time_cycle(gp, urls, args.requests, args.warmup)
+            synthea, synthea_size = workspace.ensure_synthea_patient(
+                client, lambda files: cli("import", *map(str, files), env=env, log=log)
+            )
+            gp_queries: dict[str, list[str]] = {}
+            if not args.pages_only:
+                people = sample_patients(client, 200, random.Random(args.seed))
+                for name, urls in {**queries(people), **typeahead()}.items():
+                    say(f"timing {name}")
+                    results[name] = time_cycle(client, urls, args.requests, args.warmup)
+                gp_token, gp_queries = health_worker(client, people, env)
+        if gp_queries:
+            gp_headers = {"Authorization": f"Bearer {gp_token}", "Accept": "application/fhir+json"}
+            with httpx.Client(base_url=base, headers=gp_headers, timeout=60) as gp:
+                for name, urls in gp_queries.items():
+                    say(f"timing {name}")
+                    results[name] = time_cycle(gp, urls, args.requests, args.warmup)
+        pages = workspace.time_pages(base, synthea, args.page_requests, 5, say)
     for name, lat in results.items():
         say(f"{name}: {lat.summary()}")
-    text = render(results, args.patients, resources, seed_note, git_commit(REPO))
+    head = render(results, args.patients, resources, seed_note, git_commit(REPO))
+    text = head.split("\n\n| Query")[0] + "\n\n" + workspace.render(pages, synthea_size)
+    if results:
+        print(head)
+        if not args.no_write:
+            report.write_block(args.output, "population", head)
     print(text)
     if not args.no_write:
-        report.write_block(args.output, "population", text)
+        report.write_block(args.output, "workspace", text)
     return 0
 
 

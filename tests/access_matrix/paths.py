@@ -485,9 +485,11 @@ class Views:
         actor = ContextResolver(store, settings).resolve(actor_from_claims(claims, scopes))
         for key, rec in self.records.items():
             repo = GuardedRepository(store, settings, RequestContext(actor=actor))
+            codes = {c: 10 for r, c in rec.codes.items() if type_of(r) == "Observation"}
             try:
                 with repo.reading() as tx:
                     patient, rows = repo.chart(rec.patient_id, self.types(), tx)
+                    newest = repo.chart_newest(rec.patient_id, "Observation", "code", codes, tx)
             except FhirError as exc:
                 if self.in_view(key):
                     self.problem(key, "chart", f"refused ({exc.status}) though in view")
@@ -499,6 +501,9 @@ class Views:
             elif seen != self.views[key]:
                 leaked, missing = sorted(seen - self.views[key]), sorted(self.views[key] - seen)
                 self.problem(key, "chart", f"leaked {leaked}, missing {missing}")
+            by_code = {f"Observation/{o.res_id}" for found in newest.values() for o in found}
+            if by_code != self.of_type(key, "Observation"):
+                self.problem(key, "chart_newest", f"{sorted(by_code)}")
 
     def histories(self) -> None:
         """System history and the Observation type history since the world was built."""

@@ -10,7 +10,6 @@ clinical resources by their clinical date where they have one, ``_since`` by
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,21 +128,6 @@ def everything(
     else:
         total = int(tx.execute(sa.select(sa.func.count()).select_from(union)).scalar_one())
     return EverythingPage(entries, total, has_more)
-
-
-def compartment_rows(
-    tx: SqlTransaction, patient_id: str, types: Iterable[str]
-) -> list[StoredResource]:
-    """The current resources of ``types`` whose ``patient_id`` names the patient, by the
-    index on (``patient_id``, ``res_type``): no access filter (the caller judges them)."""
-    cols = (R.c.res_type, R.c.res_id, R.c.version, R.c.last_updated, R.c.content)
-    query = sa.select(*cols).where(
-        R.c.patient_id == patient_id, R.c.res_type.in_(sorted(set(types))), R.c.deleted.is_(False)
-    )
-    return [
-        StoredResource(r[0], r[1], r[2], r[3], False, r[4], patient_id=patient_id)
-        for r in tx.execute(query)
-    ]
 
 
 def _range(name: str, value: str) -> tuple[int, int]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
@@ -30,10 +30,11 @@ from fellesjournal.fhir.errors import FhirError, bad_request, error, gone, not_f
 from fellesjournal.mpi import identity
 from fellesjournal.norway import confidentiality
 from fellesjournal.search.params import Parser, SearchRequest
+from fellesjournal.service import chart as charts
 from fellesjournal.service import references
 from fellesjournal.service.auditing import AuditTrail
 from fellesjournal.service.context import RequestContext
-from fellesjournal.service.everything import EverythingPage, compartment_rows, everything
+from fellesjournal.service.everything import EverythingPage, everything
 from fellesjournal.service.gate import Gate
 from fellesjournal.service.history import HistoryPage, history
 from fellesjournal.service.searching import Searcher, SearchResult
@@ -396,9 +397,47 @@ class GuardedRepository:
         audited here: the caller notes what it shows (``gate.disclosed``), once.
         """
         patient = self.read("Patient", patient_id, tx, audit=False)
-        rows = compartment_rows(tx, patient_id, [t for t in types if t != "Patient"])
+        rows = charts.compartment_rows(tx, patient_id, [t for t in types if t != "Patient"])
         visible = self.gate.visible_in(tx, patient_id, rows)
         return patient, [self.disclose(r) for r in visible]
+
+    def chart_newest(
+        self,
+        patient_id: str,
+        res_type: str,
+        token_param: str,
+        counts: Mapping[str, int],
+        tx: SqlTransaction,
+        *,
+        date_param: str = "date",
+    ) -> dict[str, list[StoredResource]]:
+        """Per code of ``token_param``, the newest (by ``date_param``) resources of
+        ``res_type`` in the patient's record carrying it, at most ``counts[code]``, as
+        far as the caller may see them: what ``{res_type}?subject=…&{token_param}=code
+        &_sort=-{date_param}&_count=n`` finds, for a page showing a whole chart.
+
+        Chosen by the index tables, so only the resources returned are read; each is
+        judged as a read by id is. Call it after :meth:`chart` (its Patient read decides
+        access); nothing is audited here.
+        """
+        ensure_type(res_type)
+        order = charts.newest_by_code(
+            tx, patient_id, res_type, token_param, counts.keys(), date_param
+        )
+        out: dict[str, list[StoredResource]] = {}
+        for code, ids in order.items():
+            wanted, start = counts[code], 0
+            kept: list[StoredResource] = []
+            # Read in batches of what is still missing: hidden ones are rare, so one
+            # batch is the rule.
+            while len(kept) < wanted and start < len(ids):
+                batch = ids[start : start + wanted - len(kept)]
+                start += len(batch)
+                rows = {r.res_id: r for r in charts.rows_by_id(tx, patient_id, res_type, batch)}
+                present = [rows[i] for i in batch if i in rows]
+                kept.extend(self.gate.visible_in(tx, patient_id, present))
+            out[code] = [self.disclose(r) for r in kept]
+        return out
 
     def referencing(self, tx: SqlTransaction, res_type: str, res_id: str) -> list[tuple[str, str]]:
         """``(type, id)`` of the current resources that point at ``res_type/res_id``."""

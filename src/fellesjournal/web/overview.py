@@ -74,9 +74,10 @@ CHART_TYPES = (
     "MedicationStatement",
     "Encounter",
     "DocumentReference",
-    "Observation",
     "Consent",
 )
+#: How many of the newest Observations of each category the overview shows.
+OBSERVATIONS = {"vital-signs": 50, "laboratory": LAB_POINTS}
 
 
 def load_overview(repo: GuardedRepository, patient_id: str) -> Overview:
@@ -84,40 +85,30 @@ def load_overview(repo: GuardedRepository, patient_id: str) -> Overview:
 
     Raises the repository's 404 when the actor may not see the patient.
 
-    The record is read once (``GuardedRepository.chart``: one query by patient, each row
-    judged as a read by id) and sorted and filtered here. Ten access-filtered searches,
-    as this page was first written, took 0.6-0.9 s for a record of 2,000 resources
-    (make bench); the searches' access filter tested the care relation again for every
-    row, and their date sort went through the date index row by row.
+    The record is read as a chart (``GuardedRepository.chart``: the types listed, in one
+    query by patient; ``chart_newest``: the newest Observations per category, chosen by
+    the index tables), each row judged as a read by id, and sorted and filtered here.
+    Ten access-filtered searches, as this page was first written, took 0.6-0.9 s for a
+    record of 2,000 resources (make bench): the searches' access filter tested the care
+    relation again for every row, and their date sort went through the date index row
+    by row.
     """
     with repo.reading() as tx:
         stored, rows = repo.chart(patient_id, CHART_TYPES, tx)
         record: dict[str, list[tuple[StoredResource, Resource]]] = {t: [] for t in CHART_TYPES}
         for row in rows:
             if row.content:
-                # Inexact (floats) for sorting and filtering: what shows a number as text
-                # (the vital signs) is parsed exactly below; lab values are charted.
-                record[row.res_type].append((row, jsonio.loads_inexact(row.content)))
+                record[row.res_type].append((row, jsonio.loads(row.content)))
         shown: list[StoredResource] = [stored]
 
-        def chosen(
-            res_type: str, keep: Any = None, newest: int | None = None
-        ) -> list[tuple[StoredResource, Resource]]:
-            """The rows of ``res_type`` kept by ``keep``, the ``newest`` first if given."""
+        def pick(res_type: str, keep: Any = None, newest: int | None = None) -> list[Resource]:
+            """The ``res_type`` resources kept by ``keep``; the ``newest`` only if given."""
             found = [(s, r) for s, r in record[res_type] if keep is None or keep(r)]
             if newest is not None:
                 found.sort(key=lambda pair: _clinical_time(pair[1]), reverse=True)
                 found = found[:newest]
             shown.extend(s for s, _r in found)
-            return found
-
-        def pick(res_type: str, keep: Any = None, newest: int | None = None) -> list[Resource]:
-            return [r for _s, r in chosen(res_type, keep, newest)]
-
-        def picked(
-            res_type: str, keep: Any = None, newest: int | None = None
-        ) -> list[StoredResource]:
-            return [s for s, _r in chosen(res_type, keep, newest)]
+            return [r for _s, r in found]
 
         flags = pick("Flag", lambda r: r.get("status") == "active")
         allergies = pick("AllergyIntolerance", _clinically_active)
@@ -125,11 +116,11 @@ def load_overview(repo: GuardedRepository, patient_id: str) -> Overview:
         medications = pick("MedicationStatement", lambda r: r.get("status") == "active")[:100]
         encounters = pick("Encounter", newest=TIMELINE_SIZE)
         notes = pick("DocumentReference", newest=TIMELINE_SIZE)
-        vitals = [
-            jsonio.loads(s.content or "{}")
-            for s in picked("Observation", _in_category("vital-signs"), newest=50)
-        ]
-        labs = pick("Observation", _in_category("laboratory"), newest=LAB_POINTS)
+        observations = repo.chart_newest(patient_id, "Observation", "category", OBSERVATIONS, tx)
+        shown.extend(o for found in observations.values() for o in found)
+        vitals = [jsonio.loads(o.content or "{}") for o in observations["vital-signs"]]
+        # Lab values are only charted (as floats): no need for exact decimals.
+        labs = [jsonio.loads_inexact(o.content or "{}") for o in observations["laboratory"]]
         consents = pick("Consent", lambda r: r.get("status") == "active")
         patient = jsonio.loads(stored.content or "{}")
         fastlege = _fastlege(repo, tx, patient, shown)
@@ -157,17 +148,6 @@ def load_overview(repo: GuardedRepository, patient_id: str) -> Overview:
 def _clinically_active(resource: Resource) -> bool:
     status = resource.get("clinicalStatus") or {}
     return any(c.get("code") == "active" for c in status.get("coding") or ())
-
-
-def _in_category(code: str) -> Any:
-    def keep(resource: Resource) -> bool:
-        return any(
-            coding.get("code") == code
-            for concept in resource.get("category") or ()
-            for coding in concept.get("coding") or ()
-        )
-
-    return keep
 
 
 def _clinical_time(resource: Resource) -> int:
