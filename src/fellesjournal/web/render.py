@@ -16,6 +16,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from fellesjournal.access import roles
 from fellesjournal.web import i18n
 from fellesjournal.web.session import csrf_token
 
@@ -48,7 +49,13 @@ def environment(locale: str) -> jinja2.Environment:
     )
     i18n.install(env, locale)
     env.filters["age"] = i18n.age
+    env.globals["may_write"] = may_write
     return env
+
+
+def may_write(work: Any, res_type: str) -> bool:
+    """Does the work context's role write ``res_type`` (to show only actions it may do)?"""
+    return work is not None and roles.allows(work.role, "write", res_type)
 
 
 def locale_of(request: Request) -> str:

@@ -22,6 +22,7 @@ from fellesjournal.web.diagnoses import DiagnosisPage
 from fellesjournal.web.home import Home
 from fellesjournal.web.issuer_page import IssuerPage
 from fellesjournal.web.medications import MedicationPages
+from fellesjournal.web.notes import NotePages
 from fellesjournal.web.patients import Patients
 from fellesjournal.web.review import ReviewPages
 from fellesjournal.web.signin import SignIn
@@ -52,6 +53,7 @@ def workspace_routes(ws: Workspace) -> list[BaseRoute]:
     home, patients, signin, issuer = Home(ws), Patients(ws), SignIn(ws), IssuerPage(ws)
     review, vitals, diagnoses = ReviewPages(ws), VitalsPage(ws), DiagnosisPage(ws)
     medications = MedicationPages(ws)
+    notes = NotePages(ws)
     return [
         Route("/", home.page),
         Route("/signin", signin.start),
@@ -69,6 +71,13 @@ def workspace_routes(ws: Workspace) -> list[BaseRoute]:
         Route(
             "/patients/{patient_id}/medications/{statement_id}/stop",
             medications.stop,
+            methods=["GET", "POST"],
+        ),
+        Route("/patients/{patient_id}/notes/new", notes.new, methods=["GET", "POST"]),
+        Route("/patients/{patient_id}/notes/{note_id}", notes.note, methods=["GET", "POST"]),
+        Route(
+            "/patients/{patient_id}/notes/{note_id}/entered-in-error",
+            notes.entered_in_error,
             methods=["GET", "POST"],
         ),
         Route("/review", review.queue),
