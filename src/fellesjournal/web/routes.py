@@ -18,9 +18,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from fellesjournal.web.allergies import AllergyPages
+from fellesjournal.web.critical_info import CriticalInfoPages
 from fellesjournal.web.diagnoses import DiagnosisPage
 from fellesjournal.web.home import Home
 from fellesjournal.web.issuer_page import IssuerPage
+from fellesjournal.web.medication_changes import MedicationChangePages
 from fellesjournal.web.medications import MedicationPages
 from fellesjournal.web.notes import NotePages
 from fellesjournal.web.patients import Patients
@@ -53,6 +56,8 @@ def workspace_routes(ws: Workspace) -> list[BaseRoute]:
     home, patients, signin, issuer = Home(ws), Patients(ws), SignIn(ws), IssuerPage(ws)
     review, vitals, diagnoses = ReviewPages(ws), VitalsPage(ws), DiagnosisPage(ws)
     medications = MedicationPages(ws)
+    allergies, critical = AllergyPages(ws), CriticalInfoPages(ws)
+    med_changes = MedicationChangePages(ws)
     notes = NotePages(ws)
     return [
         Route("/", home.page),
@@ -71,6 +76,28 @@ def workspace_routes(ws: Workspace) -> list[BaseRoute]:
         Route(
             "/patients/{patient_id}/medications/{statement_id}/stop",
             medications.stop,
+            methods=["GET", "POST"],
+        ),
+        Route("/patients/{patient_id}/allergies", allergies.add, methods=["GET", "POST"]),
+        Route(
+            "/patients/{patient_id}/allergies/{allergy_id}/end",
+            allergies.end,
+            methods=["GET", "POST"],
+        ),
+        Route(
+            "/patients/{patient_id}/critical-information", critical.add, methods=["GET", "POST"]
+        ),
+        Route(
+            "/patients/{patient_id}/critical-information/{flag_id}/end",
+            critical.end,
+            methods=["GET", "POST"],
+        ),
+        Route(
+            "/patients/{patient_id}/medications/new", med_changes.new, methods=["GET", "POST"]
+        ),
+        Route(
+            "/patients/{patient_id}/medications/{statement_id}/dose",
+            med_changes.dose,
             methods=["GET", "POST"],
         ),
         Route("/patients/{patient_id}/notes/new", notes.new, methods=["GET", "POST"]),

@@ -49,3 +49,26 @@
     }, 150);
   });
 })();
+
+// Starting a medication: the list of common medicines follows the typing; ArrowDown moves
+// to the first one shown. (Without script the whole list is shown; each is a link.)
+(function () {
+  const input = document.querySelector("input[data-picks]");
+  const list = input && document.getElementById(input.dataset.picks);
+  if (!input || !list) return;
+  const items = Array.from(list.querySelectorAll("li"));
+  function filter() {
+    const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+    for (const li of items) {
+      const text = li.textContent.toLowerCase();
+      li.hidden = !words.every(function (w) { return text.includes(w); });
+    }
+  }
+  input.addEventListener("input", filter);
+  input.addEventListener("keydown", function (e) {
+    if (e.key !== "ArrowDown") return;
+    const first = items.find(function (li) { return !li.hidden; });
+    if (first) { e.preventDefault(); first.querySelector("a").focus(); }
+  });
+  filter();
+})();
