@@ -5,13 +5,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Front-end packages of the browser tests (axe-core), pinned in package-lock.json.
+NODE_STAMP := node_modules/.installed
 TEST_BACKEND ?= all
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
 export FELLESJOURNAL_TEST_DATABASE_URL ?= $(TEST_DATABASE_URL)
 
-.PHONY: install run test test-sqlite test-postgresql bench lint lock catalogs clean
+.PHONY: install run test test-sqlite test-postgresql bench lint lock catalogs clean screenshots
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed" if sys.version_info < (3, 11) else 0)'
@@ -22,6 +24,11 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	tools/ensure-node
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
 
 run: $(STAMP)
 	FELLESJOURNAL_ALLOW_TEST_IDENTITIES=true $(BIN)/fellesjournal db upgrade
@@ -34,13 +41,18 @@ else
 test: test-$(TEST_BACKEND)
 endif
 
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) $(NODE_STAMP)
 	tools/ensure-chromium
 	FELLESJOURNAL_TEST_BACKEND=sqlite $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
-test-postgresql: $(STAMP)
+test-postgresql: $(STAMP) $(NODE_STAMP)
 	tools/ensure-chromium
 	FELLESJOURNAL_TEST_BACKEND=postgresql $(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+# PNGs of the main pages for the README (docs/screenshots/), from a fresh demo database.
+screenshots: $(STAMP)
+	tools/ensure-chromium
+	$(BIN)/python -m tools.screenshots
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
@@ -69,4 +81,4 @@ catalogs: $(STAMP)
 	done
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var node_modules .pytest_cache .mypy_cache .ruff_cache

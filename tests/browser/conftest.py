@@ -20,6 +20,7 @@ ignored (pytest-dev/pytest-xdist#1386), so it is not used.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -113,14 +114,16 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=STOP_SECONDS)
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    tmp = tmp_path_factory.mktemp("browser")
+@contextlib.contextmanager
+def serve(tmp: Path, database_url: str, patients: int = DEMO_PATIENTS) -> Iterator[LiveServer]:
+    """``fellesjournal serve`` on 127.0.0.1 and a free port, on ``database_url`` (empty)
+    migrated and seeded with ``patients`` demo patients; ``tmp`` holds its key and log.
+    Stopped by its PID on leaving. (``tools/screenshots`` serves the demo with it too.)"""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
-        "FELLESJOURNAL_DATABASE_URL": fresh_database_url(tmp, "browser"),
+        "FELLESJOURNAL_DATABASE_URL": database_url,
         "FELLESJOURNAL_DATA_DIR": str(tmp / "data"),
         "FELLESJOURNAL_ALLOW_TEST_IDENTITIES": "true",
         "FELLESJOURNAL_SECRET_KEY": "browser-test-secret",
@@ -131,7 +134,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     log_path = tmp / "server.log"
     server = LiveServer(base_url=base_url, env=env, log_path=log_path)
     server.run_cli("db", "upgrade")
-    server.run_cli("demo", "seed", "--patients", str(DEMO_PATIENTS))
+    server.run_cli("demo", "seed", "--patients", str(patients))
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [_cli(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
@@ -148,6 +151,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         yield server
     finally:
         _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    tmp = tmp_path_factory.mktemp("browser")
+    with serve(tmp, fresh_database_url(tmp, "browser")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -4,45 +4,19 @@ and no Content-Security-Policy violation on the way."""
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LiveServer
+from tests.browser.demo import (
+    GP_OFFICE,
+    OTHER_OFFICE,
+    active_medication,
+    fnr,
+    patients_of,
+    sign_in,
+)
 from tests.browser.steps import Steps
-
-GP_NAME = "Marit Myklebust"  # doctor at Orkland legekontor (web/demo_users.py)
-GP_OFFICE = "Organization/kommune-5059-fastlegekontor"
-OTHER_OFFICE = "Organization/kommune-5001-fastlegekontor-6"
-FNR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.1"
-
-
-def _patients_of(live_server: LiveServer, office: str) -> list[dict[str, Any]]:
-    """Patients listed with a GP office, read through the API as the system."""
-    import httpx
-
-    token = live_server.run_cli("token", "--system").strip()
-    resp = httpx.get(
-        f"{live_server.base_url}/fhir/Patient",
-        params={"general-practitioner": office, "_count": "50"},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    resp.raise_for_status()
-    patients = [e["resource"] for e in resp.json().get("entry", [])]
-    assert patients, f"the demo population has no patient listed at {office}"
-    return patients
-
-
-def _fnr(patient: dict[str, Any]) -> str:
-    return next(i["value"] for i in patient["identifier"] if i["system"] == FNR_SYSTEM)
-
-
-def _sign_in(page: Page) -> None:
-    page.goto("/")
-    page.get_by_role("button", name=re.compile(GP_NAME)).click()
-    expect(page.locator(".who .user")).to_have_text(GP_NAME)
 
 
 @pytest.fixture
@@ -58,42 +32,42 @@ def csp_violations(page: Page) -> list[str]:
 def test_find_by_fodselsnummer_and_open_the_overview_in_two_steps(
     page: Page, steps: Steps, live_server: LiveServer, csp_violations: list[str]
 ) -> None:
-    patient = _patients_of(live_server, GP_OFFICE)[0]
-    _sign_in(page)
-    steps.fill("#q", _fnr(patient), enter=True)
-    expect(page.locator(".banner .fnr")).to_have_text(_fnr(patient))
+    patient = patients_of(live_server, GP_OFFICE)[0]
+    sign_in(page)
+    steps.fill("#q", fnr(patient), enter=True)
+    expect(page.locator(".banner .fnr")).to_have_text(fnr(patient))
     assert steps.count <= 2, steps.log
     expect(page.locator(".banner h1")).to_contain_text(patient["name"][0]["family"])
     assert csp_violations == []
 
 
 def test_type_ahead_offers_the_patient(page: Page, live_server: LiveServer) -> None:
-    patient = _patients_of(live_server, GP_OFFICE)[0]
-    _sign_in(page)
+    patient = patients_of(live_server, GP_OFFICE)[0]
+    sign_in(page)
     family = patient["name"][0]["family"]
     page.locator("#q").press_sequentially(family[:4], delay=30)
     suggestion = page.locator("#suggestions a", has_text=family).first
     expect(suggestion).to_be_visible()
     suggestion.click()
-    expect(page.locator(".banner .fnr")).to_have_text(_fnr(patient))
+    expect(page.locator(".banner .fnr")).to_have_text(fnr(patient))
 
 
 def test_no_care_relation_then_break_the_glass(page: Page, live_server: LiveServer) -> None:
-    stranger = _patients_of(live_server, OTHER_OFFICE)[0]
-    _sign_in(page)
-    page.locator("#q").fill(_fnr(stranger))
+    stranger = patients_of(live_server, OTHER_OFFICE)[0]
+    sign_in(page)
+    page.locator("#q").fill(fnr(stranger))
     page.locator("#q").press("Enter")
     expect(page.locator(".break-glass")).to_be_visible()
     assert stranger["name"][0]["family"] not in page.content()
     page.locator("#bg-text").fill("Akutt innlagt, trenger legemiddelliste")
     page.locator(".break-glass button[type=submit]").click()
-    expect(page.locator(".banner .fnr")).to_have_text(_fnr(stranger))
+    expect(page.locator(".banner .fnr")).to_have_text(fnr(stranger))
     queue = live_server.run_cli("audit", "review", "--all")
     assert f"Patient/{stranger['id']}" in queue  # in the privacy officer's review queue
 
 
 def test_the_user_chooses_nynorsk(page: Page) -> None:
-    _sign_in(page)
+    sign_in(page)
     assert page.locator("html").get_attribute("lang") == "nb"
     page.get_by_role("button", name="Nynorsk").click()
     expect(page.locator("html")).to_have_attribute("lang", "nn")
@@ -102,8 +76,8 @@ def test_the_user_chooses_nynorsk(page: Page) -> None:
 def test_record_a_set_of_vital_signs_in_four_steps_or_fewer(
     page: Page, steps: Steps, live_server: LiveServer, csp_violations: list[str]
 ) -> None:
-    patient = _patients_of(live_server, GP_OFFICE)[0]
-    _sign_in(page)
+    patient = patients_of(live_server, GP_OFFICE)[0]
+    sign_in(page)
     page.goto(f"/patients/{patient['id']}")
     steps.click(page.get_by_role("link", name="Registrer vitale parametere"))
     for field, value in {
@@ -126,8 +100,8 @@ def test_record_a_set_of_vital_signs_in_four_steps_or_fewer(
 def test_add_a_diagnosis_in_four_steps_or_fewer(
     page: Page, steps: Steps, live_server: LiveServer, csp_violations: list[str]
 ) -> None:
-    patient = _patients_of(live_server, GP_OFFICE)[0]
-    _sign_in(page)
+    patient = patients_of(live_server, GP_OFFICE)[0]
+    sign_in(page)
     page.goto(f"/patients/{patient['id']}")
     steps.click(page.get_by_role("link", name="Legg til diagnose"))
     page.locator("#dq").press_sequentially("astma", delay=30)  # typing: no step
@@ -143,24 +117,9 @@ def test_add_a_diagnosis_in_four_steps_or_fewer(
 def test_stop_a_medication_with_a_reason_in_three_steps_or_fewer(
     page: Page, steps: Steps, live_server: LiveServer
 ) -> None:
-    import httpx
-
-    token = live_server.run_cli("token", "--system").strip()
-    target = None
-    for patient in _patients_of(live_server, GP_OFFICE):
-        resp = httpx.get(
-            f"{live_server.base_url}/fhir/MedicationStatement",
-            params={"subject": f"Patient/{patient['id']}", "status": "active"},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        entries = resp.json().get("entry", [])
-        if entries:
-            target = (patient, entries[0]["resource"])
-            break
-    assert target is not None, "no active medication at the GP office in the demo data"
-    patient, statement = target
+    patient, statement = active_medication(live_server, GP_OFFICE)
     name = statement["medicationCodeableConcept"]["text"]
-    _sign_in(page)
+    sign_in(page)
     page.goto(f"/patients/{patient['id']}")
     steps.click(page.get_by_role("link", name=f"Seponer: {name}"))
     steps.fill("#reason", "Blodtrykket er normalisert")

@@ -9,7 +9,20 @@ from __future__ import annotations
 
 from html import escape
 
+from fellesjournal.web.i18n import format_date, format_number
+
 WIDTH, HEIGHT, PAD = 240, 70, 6
+#: The most recent values a chart's text alternative names.
+LABEL_VALUES = 12
+
+
+def series_label(name: str, unit: str, points: list[tuple[str, float]]) -> str:
+    """The chart's text alternative: the analyte and its latest values with their dates
+    (``Hemoglobin g/dL: 02.01.2025 13,1; 03.03.2025 12,8``), what the picture shows."""
+    shown = points[-LABEL_VALUES:]
+    values = "; ".join(f"{format_date(t)} {format_number(v)}" for t, v in shown)
+    more = "…; " if len(points) > len(shown) else ""
+    return f"{name} {unit}".strip() + f": {more}{values}"
 
 
 def trend_svg(
@@ -33,7 +46,7 @@ def trend_svg(
 
     parts = [
         f'<svg class="trend" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
-        f'role="img" aria-label="{escape(label)}">'
+        f'role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>'
     ]
     if low is not None or high is not None:
         top = y(high if high is not None else hi)

@@ -22,7 +22,7 @@ from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import FhirError
 from fellesjournal.norway.identifiers import DNR_SYSTEM, FNR_SYSTEM
 from fellesjournal.service import access_ops
-from fellesjournal.web.charts import trend_svg
+from fellesjournal.web.charts import series_label, trend_svg
 from fellesjournal.web.directory import person_name
 from fellesjournal.web.overview import load_overview
 from fellesjournal.web.render import render
@@ -105,7 +105,10 @@ class Patients:
             view = load_overview(repo, patient_id)  # its Patient read decides access
         except FhirError as exc:
             return _hidden(request, patient_id, exc)
-        charts = {s.name: trend_svg(s.points, s.low, s.high, s.name) for s in view.labs}
+        charts = {
+            s.name: trend_svg(s.points, s.low, s.high, series_label(s.name, s.unit, s.points))
+            for s in view.labs
+        }
         return render(request, "overview.html", view=view, charts=charts)
 
     @answers

@@ -69,11 +69,12 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     page = environment(locale).get_template(template)
     shared = getattr(request.state, "page", None) or {}
     html = page.render(
-        **{"user": None, "work": None, **shared},
+        # What the page passes wins over the header's defaults (the context page passes
+        # its user itself: ``page.render(**shared, user=...)`` would raise a TypeError).
+        **{"user": None, "work": None, **shared, **context},
         request=request,
         locale=locale,
         locales=[(code, i18n.LOCALE_NAMES[code]) for code in i18n.LOCALES],
         csrf=csrf_token(request) if "session" in request.scope else "",
-        **context,
     )
     return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)

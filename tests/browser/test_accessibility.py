@@ -1,0 +1,227 @@
+"""Every page of the clinician's workspace passes axe-core with no serious or critical
+violation of WCAG 2.1 A and AA.
+
+axe-core comes from npm, pinned in ``package-lock.json`` and installed into
+``node_modules/`` by ``make test`` (``npm ci``). The application never serves it: the
+test answers a made-up same-origin URL with the file (``page.route``) and adds it as a
+script, so the page's Content-Security-Policy stays as strict as in production.
+
+:data:`PAGES` is the list of pages checked: a name, the demo user who sees it (None: no
+one is signed in) and how to get there. A new page is one more row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.browser.conftest import LiveServer
+from tests.browser.demo import (
+    GP,
+    GP_OFFICE,
+    HOME_NURSE,
+    OTHER_OFFICE,
+    PRIVACY_OFFICER,
+    WARD_DOCTOR,
+    WARD_NURSE,
+    active_medication,
+    demo_user,
+    fnr,
+    patients_of,
+    richest_patient,
+    sign_in,
+)
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+AXE_URL = "/__test__/axe.min.js"  # answered by the test's route, never by the server
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+FAILING_IMPACTS = ("serious", "critical")
+
+
+@dataclass(frozen=True)
+class Demo:
+    """The demo records the pages are shown with (looked up once per session)."""
+
+    live_server: LiveServer
+    rich: dict[str, Any]  #: a GP-office patient with problems, medication, vitals, labs
+    medication: tuple[dict[str, Any], dict[str, Any]]  #: (patient, active statement)
+    stranger: dict[str, Any]  #: a patient the GP has no care relation with
+
+    @property
+    def overview(self) -> str:
+        return f"/patients/{self.rich['id']}"
+
+    @property
+    def stop_form(self) -> str:
+        patient, statement = self.medication
+        return f"/patients/{patient['id']}/medications/{statement['id']}/stop"
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A page to check: its name, who is signed in (None: no one), how to get there."""
+
+    name: str
+    user: tuple[str, str] | None
+    go: Callable[[Page, Demo], object]
+
+
+def _open(path: Callable[[Demo], str] | str) -> Callable[[Page, Demo], object]:
+    return lambda page, demo: page.goto(path if isinstance(path, str) else path(demo))
+
+
+def _type_ahead(page: Page, demo: Demo) -> None:
+    page.goto("/")
+    page.locator("#q").press_sequentially(demo.rich["name"][0]["family"][:4], delay=30)
+    expect(page.locator("#suggestions a").first).to_be_visible()
+
+
+def _vitals_refused(page: Page, demo: Demo) -> None:
+    page.goto(f"{demo.overview}/vitals")
+    page.locator("#v-pulse").fill("many")
+    page.locator("#v-temperature").fill("99")
+    page.locator("#save-vitals").click()
+    expect(page.locator("[aria-invalid=true]").first).to_be_visible()
+
+
+def _stop_refused(page: Page, demo: Demo) -> None:
+    page.goto(demo.stop_form)
+    page.locator("#reason").fill("   ")  # passes `required`; the server wants words
+    page.locator("#confirm-stop").click()
+    expect(page.locator(".error")).to_be_visible()
+
+
+def _nynorsk_overview(page: Page, demo: Demo) -> None:
+    page.goto(demo.overview)
+    page.get_by_role("button", name="Nynorsk").click()
+    expect(page.locator("html")).to_have_attribute("lang", "nn")
+
+
+def _review_queue(page: Page, demo: Demo) -> None:
+    # Something to review: the GP opens a record without a care relation (denied, logged).
+    gp = demo_user(GP)
+    token = demo.live_server.run_cli("token", "--practitioner", gp.hpr, "--role", gp.role_id)
+    httpx.get(
+        f"{demo.live_server.base_url}/fhir/Patient/{demo.stranger['id']}",
+        headers={"Authorization": f"Bearer {token.strip()}"},
+    )
+    page.goto("/review?all=1")
+    expect(page.locator("table.review")).to_be_visible()
+
+
+def _signed_out(page: Page, demo: Demo) -> None:
+    page.goto("/")
+    page.locator(".who button[type=submit]").click()
+    expect(page.locator("h1")).to_be_visible()
+
+
+PAGES: list[Visit] = [
+    Visit("issuer sign-in page", None, _open("/signin")),
+    Visit("sign-in failed", None, _open("/signin/callback?state=forged&code=forged")),
+    Visit("work context choice", GP, _open("/context")),
+    Visit("start page, GP office", GP, _open("/")),
+    Visit("start page, ward (doctor)", WARD_DOCTOR, _open("/")),
+    Visit("start page, ward (nurse)", WARD_NURSE, _open("/")),
+    Visit("start page, home care", HOME_NURSE, _open("/")),
+    Visit("start page, privacy officer", PRIVACY_OFFICER, _open("/")),
+    Visit("search results", GP, _open(lambda d: f"/patients?q={d.rich['name'][0]['family']}")),
+    Visit("search, type-ahead open", GP, _type_ahead),
+    Visit("search by number, no match", GP, _open(lambda d: f"/patients?q={fnr(d.stranger)}")),
+    Visit("overview", GP, _open(lambda d: d.overview)),
+    Visit("overview in nynorsk", GP, _nynorsk_overview),
+    Visit("why can I see this", GP, _open(lambda d: f"{d.overview}/access")),
+    Visit("vital signs form", GP, _open(lambda d: f"{d.overview}/vitals")),
+    Visit("vital signs form, values refused", GP, _vitals_refused),
+    Visit("diagnosis form with matches", GP, _open(lambda d: f"{d.overview}/diagnoses?q=astma")),
+    Visit("stop medication form", GP, _open(lambda d: d.stop_form)),
+    Visit("stop medication, reason missing", GP, _stop_refused),
+    Visit("no access: break the glass", GP, _open(lambda d: f"/patients/{d.stranger['id']}")),
+    Visit("review queue", PRIVACY_OFFICER, _review_queue),
+    Visit("signed out", GP, _signed_out),
+    Visit("bad request", GP, _open("/patients?q=%00")),
+    Visit("forbidden", GP, _open("/review")),
+]
+
+
+@pytest.fixture(scope="session")
+def demo(live_server: LiveServer) -> Demo:
+    return Demo(
+        live_server=live_server,
+        rich=richest_patient(live_server, GP_OFFICE),
+        medication=active_medication(live_server, GP_OFFICE),
+        stranger=patients_of(live_server, OTHER_OFFICE)[0],
+    )
+
+
+@pytest.fixture(scope="session")
+def signed_in(browser: Browser, live_server: LiveServer) -> Iterator[Callable[[Page, Any], None]]:
+    """``signed_in(page, who)`` gives ``page`` the session of the demo user ``who``; each
+    user signs in through the issuer once per session (the session is a signed cookie,
+    so a copy of it in another browser context is the same session)."""
+    cookies: dict[tuple[str, str], Any] = {}
+    contexts: list[BrowserContext] = []
+
+    def give(page: Page, who: tuple[str, str]) -> None:
+        if who not in cookies:
+            context = browser.new_context(base_url=live_server.base_url, locale="nb-NO")
+            contexts.append(context)
+            sign_in(context.new_page(), who)
+            cookies[who] = context.cookies()
+        page.context.add_cookies(cookies[who])
+
+    yield give
+    for context in contexts:
+        context.close()
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """The serious and critical WCAG 2.1 A/AA violations axe-core finds on ``page``."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run `npm ci` in the repository (make test does)")
+    page.add_script_tag(url=AXE_URL)
+    results = page.evaluate(
+        """tags => axe.run(document, {runOnly: {type: "tag", values: tags},
+                                      resultTypes: ["violations"]})""",
+        AXE_TAGS,
+    )
+    return [v for v in results["violations"] if v["impact"] in FAILING_IMPACTS]
+
+
+def describe(violations: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"- {v['id']} ({v['impact']}): {v['help']}\n"
+        + "\n".join(f"    at {', '.join(map(str, n['target']))}" for n in v["nodes"])
+        for v in violations
+    )
+
+
+def test_the_check_finds_what_it_should(page: Page) -> None:
+    """A page with an unnamed image and an unlabelled field fails the check."""
+    broken = (
+        '<!doctype html><html lang="nb"><title>Feil</title><main><h1>Feil</h1>'
+        '<img src="/static/none.png"><input name="x"></main></html>'
+    )
+    page.route(
+        "**/__test__/broken.html", lambda r: r.fulfill(body=broken, content_type="text/html")
+    )
+    page.route(f"**{AXE_URL}", lambda route: route.fulfill(path=AXE))
+    page.goto("/__test__/broken.html")
+    assert {v["id"] for v in axe_violations(page)} >= {"image-alt", "label"}
+
+
+@pytest.mark.parametrize("visit", PAGES, ids=[v.name for v in PAGES])
+def test_no_serious_accessibility_violation(
+    page: Page, demo: Demo, signed_in: Callable[[Page, Any], None], visit: Visit
+) -> None:
+    page.route(f"**{AXE_URL}", lambda route: route.fulfill(path=AXE))
+    if visit.user is not None:
+        signed_in(page, visit.user)
+    visit.go(page, demo)
+    violations = axe_violations(page)
+    assert not violations, f"{visit.name} ({page.url}):\n{describe(violations)}"
