@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -39,6 +40,24 @@ class Settings(BaseSettings):
     issuer_enabled: bool = True
     """Run the built-in token issuer (demo and tests). Off in production (HelseID/ID-porten)."""
 
+    oidc_issuer: str = ""
+    """The OpenID Connect issuer the workspace signs health workers in through: HelseID,
+    ``https://helseid-sts.nhn.no`` (its test environment: ``https://helseid-sts.test.nhn.no``).
+    Set, it answers ``/signin`` in place of the built-in issuer (``web/helseid.py``); it
+    must use https (plain http only on loopback, for tests)."""
+    oidc_client_id: str = ""
+    """The workspace's client id at that issuer (from HelseID Selvbetjening)."""
+    oidc_client_key_file: Path | None = None
+    """The client's private key (PEM, or a JWK as HelseID Selvbetjening hands it out):
+    signs the ``private_key_jwt`` client assertions HelseID requires."""
+    oidc_scopes: str = (
+        "openid profile helseid://scopes/identity/security_level helseid://scopes/hpr/hpr_number"
+    )
+    """Scopes asked for at sign-in: the HPR-nummer and the security level are required."""
+    oidc_min_security_level: int = Field(default=4, ge=1, le=4)
+    """Lowest ``helseid://claims/identity/security_level`` accepted (4, high: BankID,
+    Buypass, Commfides; what NHN's own services with patient data ask of health workers)."""
+
     trusted_issuers: str = ""
     """Extra OIDC issuers, ``issuer=jwks_url`` pairs separated by spaces."""
 
@@ -66,6 +85,23 @@ class Settings(BaseSettings):
     audit_batch_ms: int = Field(default=10, ge=1, le=1000)
     """The audit sink commits reads' events every this many milliseconds: the most a
     crashed worker process can lose of its reads' records (docs/access.md)."""
+
+    @model_validator(mode="after")
+    def _external_issuer_complete(self) -> Settings:
+        if not self.oidc_issuer:
+            return self
+        url = urlsplit(self.oidc_issuer)
+        loopback = url.hostname in ("127.0.0.1", "localhost", "::1")
+        if url.scheme != "https" and not (url.scheme == "http" and loopback):
+            raise ValueError("FELLESJOURNAL_OIDC_ISSUER must be an https URL")
+        if not self.oidc_client_id or self.oidc_client_key_file is None:
+            raise ValueError(
+                "FELLESJOURNAL_OIDC_ISSUER needs FELLESJOURNAL_OIDC_CLIENT_ID and "
+                "FELLESJOURNAL_OIDC_CLIENT_KEY_FILE"
+            )
+        if "openid" not in self.oidc_scopes.split():
+            raise ValueError("FELLESJOURNAL_OIDC_SCOPES must include openid")
+        return self
 
     @property
     def relation_settings(self) -> RelationSettings:

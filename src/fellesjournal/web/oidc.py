@@ -10,7 +10,8 @@ that lives :data:`CODE_TTL` seconds; the PKCE verifier ties it to the browser se
 that asked for it, and ``state`` to the sign-in that browser started.
 
 Redeeming happens in process (:func:`redeem`), not over HTTP: the issuer is part of the
-same server. A HelseID client would do the same steps against HelseID's endpoints.
+same server. ``helseid.py`` takes the same steps over HTTP with an external issuer
+(HelseID in production), reusing :class:`SignInRequest` and :class:`Identity`.
 """
 
 from __future__ import annotations
