@@ -115,7 +115,8 @@ def test_draft_sign_correct_and_mark_entered_in_error(
     assert (version, doc["docStatus"]) == (2, "final")
     assert doc["authenticator"]["reference"] == f"Practitioner/hpr-{GP}"
     assert cn.signed_at(doc)
-    assert "Daglig notat" in web.get(f"/patients/{patient_id}").text  # in the timeline
+    overview = web.get(f"/patients/{patient_id}").text
+    assert f'href="/patients/{patient_id}/notes/{note_id}">Daglig notat</a>' in overview
 
     shown = web.get(f"/patients/{patient_id}/notes/{note_id}")
     assert "Rtg thorax. Kontroll." in shown.text and "Signert av" in shown.text

@@ -104,7 +104,10 @@ def observations(
         }
 
     def quantity(value: float, unit: str, code: str) -> dict[str, Any]:
-        return {"value": value, "unit": unit, "system": UCUM, "code": code}
+        # A whole number is written as one (a pulse of 118, not 118.0, which FHIR would
+        # read as measured to a tenth).
+        number: float | int = int(value) if float(value).is_integer() else value
+        return {"value": number, "unit": unit, "system": UCUM, "code": code}
 
     out = []
     for name, (loinc, display, text, ucum, unit, *_) in MEASURES.items():

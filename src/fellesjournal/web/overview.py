@@ -17,6 +17,7 @@ from fellesjournal.search.normalize import date_range
 from fellesjournal.service.repository import GuardedRepository
 from fellesjournal.store.base import StoredResource
 from fellesjournal.web.directory import person_name
+from fellesjournal.web.i18n import format_number
 
 Resource = dict[str, Any]
 
@@ -263,21 +264,35 @@ def _timeline(encounters: list[Resource], notes: list[Resource]) -> list[dict[st
 
 
 def _quantity(obs: Resource) -> str:
-    for key in ("valueInteger", "valueString"):
-        if key in obs:
-            return str(obs[key])
+    """The value of a measurement as shown: numbers with a decimal comma, as written
+    (``37.50`` stays ``37,50``), a blood pressure as ``systolic/diastolic``."""
+    if "valueInteger" in obs:
+        return format_number(obs["valueInteger"])
+    if "valueString" in obs:
+        return str(obs["valueString"])
+    if "valueCodeableConcept" in obs:
+        return _text(obs["valueCodeableConcept"])
     q = obs.get("valueQuantity")
     if isinstance(q, dict) and "value" in q:
-        return f"{q['value']} {q.get('unit') or ''}".strip()
+        return f"{_number(q['value'])} {q.get('unit') or ''}".strip()
     parts = []
     for comp in obs.get("component") or ():
         cq = comp.get("valueQuantity") or {}
         if "value" in cq:
-            parts.append(str(cq["value"]))
+            parts.append(_number(cq["value"]))
     if parts:
         unit = ((obs.get("component") or [{}])[0].get("valueQuantity") or {}).get("unit", "")
         return f"{'/'.join(parts)} {unit}".strip()
     return ""
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a float carries no written precision: 118.0 reads as 118
+    try:
+        return format_number(value)
+    except ValueError:  # not a number after all: shown as stored
+        return str(value)
 
 
 def _latest_vitals(vitals: list[Resource]) -> list[dict[str, str]]:
