@@ -115,6 +115,24 @@ def _review_queue(page: Page, demo: Demo) -> None:
     expect(page.locator("table.review")).to_be_visible()
 
 
+def _note_page(page: Page, demo: Demo) -> None:
+    page.goto(demo.overview)
+    page.locator("table.timeline a[href*='/notes/']").first.click()
+    expect(page.locator("h1")).to_be_visible()
+
+
+def _allergy_refused(page: Page, demo: Demo) -> None:
+    page.goto(f"{demo.overview}/allergies")
+    page.locator("#substance").fill("   ")  # passes `required`; the server wants words
+    page.locator("#save-allergy").click()
+    expect(page.locator("[aria-invalid=true]").first).to_be_visible()
+
+
+def _dose_form(page: Page, demo: Demo) -> None:
+    patient, statement = demo.medication
+    page.goto(f"/patients/{patient['id']}/medications/{statement['id']}/dose")
+
+
 def _signed_out(page: Page, demo: Demo) -> None:
     page.goto("/")
     page.locator(".who button[type=submit]").click()
@@ -141,6 +159,20 @@ PAGES: list[Visit] = [
     Visit("diagnosis form with matches", GP, _open(lambda d: f"{d.overview}/diagnoses?q=astma")),
     Visit("stop medication form", GP, _open(lambda d: d.stop_form)),
     Visit("stop medication, reason missing", GP, _stop_refused),
+    Visit(
+        "new note (daily note)", GP, _open(lambda d: f"{d.overview}/notes/new?template=progress")
+    ),
+    Visit(
+        "new note (discharge summary)",
+        GP,
+        _open(lambda d: f"{d.overview}/notes/new?template=discharge"),
+    ),
+    Visit("a note", GP, _note_page),
+    Visit("allergy form", GP, _open(lambda d: f"{d.overview}/allergies")),
+    Visit("allergy form, substance missing", GP, _allergy_refused),
+    Visit("critical information form", GP, _open(lambda d: f"{d.overview}/critical-information")),
+    Visit("start a medication", GP, _open(lambda d: f"{d.overview}/medications/new")),
+    Visit("change a dose", GP, _dose_form),
     Visit("no access: break the glass", GP, _open(lambda d: f"/patients/{d.stranger['id']}")),
     Visit("review queue", PRIVACY_OFFICER, _review_queue),
     Visit("signed out", GP, _signed_out),
