@@ -42,6 +42,8 @@ EMERGENCY_DOCTOR = "stolav-akuttmottak", "doctor"
 
 _PATIENT_LINK = re.compile(r'<a href="/patients/([A-Za-z0-9.\-]+)">([^<]+)</a>')
 _NATIONAL_ID = re.compile(r"\b(\d{11})\b")
+_NOTE_LINK = re.compile(r"/patients/[A-Za-z0-9.\-]+/notes/(?!new\b)[A-Za-z0-9.\-]+")
+_STOP_LINK = re.compile(r"/patients/[A-Za-z0-9.\-]+/medications/[A-Za-z0-9.\-]+/stop")
 
 
 @dataclass
@@ -151,6 +153,22 @@ def time_pages(
             PAGE_BUDGET_MS,
         )
     timed(web, who, "Work context", "/context", PAGE_BUDGET_MS)
+    timed(
+        web,
+        who,
+        "New note (daily note)",
+        f"/patients/{pid}/notes/new?template=progress",
+        PAGE_BUDGET_MS,
+    )
+    note = _NOTE_LINK.search(overview)
+    if note is not None:
+        timed(web, who, "A note", note.group(0), PAGE_BUDGET_MS)
+    timed(web, who, "Allergy form", f"/patients/{pid}/allergies", PAGE_BUDGET_MS)
+    timed(web, who, "Start a medication", f"/patients/{pid}/medications/new", PAGE_BUDGET_MS)
+    statement = _STOP_LINK.search(overview)
+    if statement is not None:
+        dose = statement.group(0).removesuffix("/stop") + "/dose"
+        timed(web, who, "Change a dose", dose, PAGE_BUDGET_MS)
 
     web = sign_in(base_url, _hpr(*GP))
     gp_pid, _name = _first_patient(web)
