@@ -96,23 +96,18 @@ class AllergyPages:
             )
         who, when = rc.author(repo, request), rc.now()
         body = al.allergy_intolerance(entry, patient_id, who, when)
-        try:
-            with repo.writing() as tx:
-                created = repo.create(TYPE, body, tx=tx)
-                for stored in _active(repo, patient_id, tx):
-                    old = jsonio.loads(stored.content or "{}")
-                    if al.is_no_known_allergy(old):
-                        note = "Allergi registrert"
-                        new = al.ended(old, "inactive", note, who, when)
-                        repo.update(TYPE, stored.res_id, new, if_match=stored.version, tx=tx)
-                if entry.critical:
-                    ref = f"{TYPE}/{created.stored.res_id}"
-                    flag = ci.allergy_flag(body, ref, al.name(body), patient_id, who, rc.today())
-                    repo.create("Flag", flag, tx=tx)
-        except FhirError as exc:
-            if exc.status == 403:
-                return render(request, "forbidden.html", status_code=403)
-            raise
+        with repo.writing() as tx:
+            created = repo.create(TYPE, body, tx=tx)
+            for stored in _active(repo, patient_id, tx):
+                old = jsonio.loads(stored.content or "{}")
+                if al.is_no_known_allergy(old):
+                    note = "Allergi registrert"
+                    new = al.ended(old, "inactive", note, who, when)
+                    repo.update(TYPE, stored.res_id, new, if_match=stored.version, tx=tx)
+            if entry.critical:
+                ref = f"{TYPE}/{created.stored.res_id}"
+                flag = ci.allergy_flag(body, ref, al.name(body), patient_id, who, rc.today())
+                repo.create("Flag", flag, tx=tx)
         return RedirectResponse(f"/patients/{patient_id}", status_code=303)
 
     def _no_known(self, request: Request, repo: GuardedRepository, patient_id: str) -> Response:
@@ -165,8 +160,6 @@ class AllergyPages:
                 return render(
                     request, "allergy_end.html", 409, form=shown, errors=["conflict"], **page
                 )
-            if exc.status == 403:
-                return render(request, "forbidden.html", status_code=403)
             raise
         return RedirectResponse(f"/patients/{patient_id}", status_code=303)
 

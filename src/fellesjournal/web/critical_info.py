@@ -68,12 +68,7 @@ class CriticalInfoPages:
                 request, repo, patient_id, status_code=400, form=rc.typed(form), errors=errors
             )
         body = ci.flag(key, text, patient_id, rc.author(repo, request), start)
-        try:
-            repo.create(TYPE, body)
-        except FhirError as exc:
-            if exc.status == 403:
-                return render(request, "forbidden.html", status_code=403)
-            raise
+        repo.create(TYPE, body)
         return RedirectResponse(f"/patients/{patient_id}", status_code=303)
 
     @answers
@@ -112,7 +107,5 @@ class CriticalInfoPages:
                 return render(
                     request, template, 409, form=rc.typed(form), errors=["conflict"], **page
                 )
-            if exc.status == 403:
-                return render(request, "forbidden.html", status_code=403)
             raise
         return RedirectResponse(f"/patients/{patient_id}", status_code=303)

@@ -123,12 +123,7 @@ class MedicationChangePages:
             return render(request, "medication_start.html", 400, form=shown, errors=errors, **page)
         who = rc.author(repo, request)
         body = new_statement(patient_id, name, dosage, reason, start.isoformat(), who, rc.now())
-        try:
-            repo.create(TYPE, body)
-        except FhirError as exc:
-            if exc.status == 403:
-                return render(request, "forbidden.html", status_code=403)
-            raise
+        repo.create(TYPE, body)
         return RedirectResponse(f"/patients/{patient_id}", status_code=303)
 
     @answers
@@ -170,7 +165,5 @@ class MedicationChangePages:
                 return render(
                     request, template, 409, form=rc.typed(form), errors=["conflict"], **page
                 )
-            if exc.status == 403:
-                return render(request, "forbidden.html", status_code=403)
             raise
         return RedirectResponse(f"/patients/{patient_id}", status_code=303)

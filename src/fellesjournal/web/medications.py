@@ -109,7 +109,5 @@ class MedicationPages:
                     name=name,
                     error="conflict",
                 )
-            if exc.status == 403:
-                return render(request, "forbidden.html", status_code=403)
             raise
         return RedirectResponse(f"/patients/{patient_id}", status_code=303)

@@ -84,17 +84,13 @@ def workspace_routes(ws: Workspace) -> list[BaseRoute]:
             allergies.end,
             methods=["GET", "POST"],
         ),
-        Route(
-            "/patients/{patient_id}/critical-information", critical.add, methods=["GET", "POST"]
-        ),
+        Route("/patients/{patient_id}/critical-information", critical.add, methods=["GET", "POST"]),
         Route(
             "/patients/{patient_id}/critical-information/{flag_id}/end",
             critical.end,
             methods=["GET", "POST"],
         ),
-        Route(
-            "/patients/{patient_id}/medications/new", med_changes.new, methods=["GET", "POST"]
-        ),
+        Route("/patients/{patient_id}/medications/new", med_changes.new, methods=["GET", "POST"]),
         Route(
             "/patients/{patient_id}/medications/{statement_id}/dose",
             med_changes.dose,
