@@ -43,7 +43,8 @@ Handler = Callable[[Any, Request], Awaitable[Response]]
 
 def answers(handler: Handler) -> Handler:
     """A page handler that may raise :class:`Answered` anywhere, and whose repository's
-    refusals of bad input (400, 422) or of the user (403) become pages, not errors."""
+    refusals of bad input (400, 422), of the user (403) or of a change to a version
+    that is no longer current (409, 412: nothing saved) become pages, not errors."""
 
     @functools.wraps(handler)
     async def wrapper(self: Any, request: Request) -> Response:
@@ -56,6 +57,8 @@ def answers(handler: Handler) -> Handler:
                 return render(request, "bad_request.html", status_code=exc.status)
             if exc.status == 403:
                 return render(request, "forbidden.html", status_code=403)
+            if exc.status in (409, 412):
+                return render(request, "conflict.html", status_code=409)
             raise
 
     return wrapper
