@@ -177,8 +177,9 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium.close()
 
 
-@pytest.fixture()
-def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+@contextlib.contextmanager
+def browser_page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    """A page in a browser context of its own (own cookies), in Norwegian and Oslo time."""
     context = browser.new_context(
         base_url=live_server.base_url, locale="nb-NO", timezone_id="Europe/Oslo"
     )
@@ -186,6 +187,23 @@ def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
         yield context.new_page()
     finally:
         context.close()
+
+
+@pytest.fixture()
+def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    with browser_page(browser, live_server) as opened:
+        yield opened
+
+
+@pytest.fixture
+def csp_violations(page: Page) -> list[str]:
+    """The Content-Security-Policy violations the page reports in its console."""
+    found: list[str] = []
+    page.on(
+        "console",
+        lambda msg: found.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    return found
 
 
 @pytest.fixture()

@@ -7,64 +7,35 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
-import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import LiveServer
+from tests.browser.demo import GP_OFFICE, fhir_search, sign_in
 from tests.browser.steps import Steps
 
-GP_NAME = "Marit Myklebust"  # doctor at Orkland legekontor (web/demo_users.py)
-GP_OFFICE = "Organization/kommune-5059-fastlegekontor"
 #: Helseplattformen: 36 keystrokes to record one paracetamol (domain.md §2).
 HELSEPLATTFORMEN_KEYSTROKES = 36
 
 
 def _patients(live_server: LiveServer) -> list[dict[str, Any]]:
-    token = live_server.run_cli("token", "--system").strip()
-    resp = httpx.get(
-        f"{live_server.base_url}/fhir/Patient",
-        params={"general-practitioner": GP_OFFICE, "_count": "50", "_sort": "_id"},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    resp.raise_for_status()
-    patients = [e["resource"] for e in resp.json().get("entry", [])]
+    """The GP office's patients in id order."""
+    params = {"general-practitioner": GP_OFFICE, "_count": "50", "_sort": "_id"}
+    patients = fhir_search(live_server, "Patient", params)
     assert patients, "the demo population has no patient at the GP office"
     return patients
 
 
 def _without_active(live_server: LiveServer, text: str) -> dict[str, Any]:
     """A patient of the GP office with no active medication named ``text``."""
-    token = live_server.run_cli("token", "--system").strip()
     for patient in reversed(_patients(live_server)):
-        resp = httpx.get(
-            f"{live_server.base_url}/fhir/MedicationStatement",
-            params={"subject": f"Patient/{patient['id']}", "status": "active"},
-            headers={"Authorization": f"Bearer {token}"},
-        )
+        params = {"subject": f"Patient/{patient['id']}", "status": "active"}
         names = [
-            e["resource"]["medicationCodeableConcept"].get("text", "")
-            for e in resp.json().get("entry", [])
+            s["medicationCodeableConcept"].get("text", "")
+            for s in fhir_search(live_server, "MedicationStatement", params)
         ]
         if text not in names:
             return patient
     raise AssertionError(f"every patient at the office uses {text}")
-
-
-def _sign_in(page: Page) -> None:
-    page.goto("/")
-    page.get_by_role("button", name=re.compile(GP_NAME)).click()
-    expect(page.locator(".who .user")).to_have_text(GP_NAME)
-
-
-@pytest.fixture
-def csp_violations(page: Page) -> list[str]:
-    found: list[str] = []
-    page.on(
-        "console",
-        lambda msg: found.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
-    return found
 
 
 class Keystrokes:
@@ -82,7 +53,7 @@ def test_add_a_critical_allergy_and_see_it_in_the_banner(
     page: Page, steps: Steps, live_server: LiveServer, csp_violations: list[str]
 ) -> None:
     patient = _patients(live_server)[-1]
-    _sign_in(page)
+    sign_in(page)
     page.goto(f"/patients/{patient['id']}")
     steps.click(page.get_by_role("link", name="Legg til allergi"))
     steps.fill("#substance", "Peanøtter")
@@ -101,7 +72,7 @@ def test_add_critical_information(
     page: Page, steps: Steps, live_server: LiveServer, csp_violations: list[str]
 ) -> None:
     patient = _patients(live_server)[-1]
-    _sign_in(page)
+    sign_in(page)
     page.goto(f"/patients/{patient['id']}")
     steps.click(page.get_by_role("link", name="Legg til kritisk informasjon"))
     steps.click(page.get_by_role("radio", name=re.compile("Komplikasjoner ved anestesi")))
@@ -118,7 +89,7 @@ def test_start_paracetamol_in_few_steps_and_keystrokes_then_change_the_dose(
     page: Page, steps: Steps, live_server: LiveServer, csp_violations: list[str]
 ) -> None:
     patient = _without_active(live_server, "Paracetamol 500 mg tablett")
-    _sign_in(page)
+    sign_in(page)
     page.goto(f"/patients/{patient['id']}")
     keys = Keystrokes()
     steps.click(page.get_by_role("link", name="Start legemiddel"))
@@ -153,7 +124,7 @@ def test_start_paracetamol_in_few_steps_and_keystrokes_then_change_the_dose(
 
 def test_pick_a_medication_with_the_keyboard(page: Page, live_server: LiveServer) -> None:
     patient = _patients(live_server)[-2]
-    _sign_in(page)
+    sign_in(page)
     page.goto(f"/patients/{patient['id']}/medications/new")
     field = page.locator("#medication")
     expect(field).to_be_focused()

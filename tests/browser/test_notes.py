@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, browser_page
+from tests.browser.demo import GP_OFFICE, patients_of, sign_in
 from tests.browser.steps import Steps
-from tests.browser.test_workspace import GP_OFFICE, _patients_of, _sign_in
 
 COLLEAGUE_HPR = "990001484"  # Turid Sivertsen, doctor at the same GP office
 COLLEAGUE_NAME = "Turid Sivertsen"
@@ -21,13 +21,8 @@ COLLEAGUE_NAME = "Turid Sivertsen"
 @pytest.fixture
 def second(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     """A second browser (own cookies) for a second person in the same chart."""
-    context = browser.new_context(
-        base_url=live_server.base_url, locale="nb-NO", timezone_id="Europe/Oslo"
-    )
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
+    with browser_page(browser, live_server) as opened:
+        yield opened
 
 
 def _sign_in_by_hpr(page: Page, hpr: str, name: str) -> None:
@@ -45,8 +40,8 @@ def test_write_and_sign_a_daily_note_from_the_overview_in_two_steps(
         "console",
         lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
     )
-    patient = _patients_of(live_server, GP_OFFICE)[1]
-    _sign_in(page)
+    patient = patients_of(live_server, GP_OFFICE)[1]
+    sign_in(page)
     page.goto(f"/patients/{patient['id']}")
     expect(page.locator("#note-template")).to_have_value("progress")  # a doctor's default
     steps.click("#new-note")
@@ -65,8 +60,8 @@ def test_write_and_sign_a_daily_note_from_the_overview_in_two_steps(
 def test_a_conflict_in_two_browsers_shows_both_texts(
     page: Page, second: Page, live_server: LiveServer
 ) -> None:
-    patient = _patients_of(live_server, GP_OFFICE)[2]
-    _sign_in(page)
+    patient = patients_of(live_server, GP_OFFICE)[2]
+    sign_in(page)
     page.goto(f"/patients/{patient['id']}/notes/new?template=progress")
     page.locator("#s-current").fill("Feber.")
     page.locator("#save-draft").click()

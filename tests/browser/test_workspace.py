@@ -4,7 +4,6 @@ and no Content-Security-Policy violation on the way."""
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LiveServer
@@ -17,16 +16,6 @@ from tests.browser.demo import (
     sign_in,
 )
 from tests.browser.steps import Steps
-
-
-@pytest.fixture
-def csp_violations(page: Page) -> list[str]:
-    found: list[str] = []
-    page.on(
-        "console",
-        lambda msg: found.append(msg.text) if "Content Security Policy" in msg.text else None,
-    )
-    return found
 
 
 def test_find_by_fodselsnummer_and_open_the_overview_in_two_steps(

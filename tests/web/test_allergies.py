@@ -18,8 +18,10 @@ from tests.web.chart_records import (
     GP_SECRETARY,
     OTHER_OFFICE,
     WARD_NURSE,
+    end_entry,
     field_value,
     listed,
+    seen_by_gp,
     stored,
 )
 from tests.web.conftest import csrf_of, sign_in
@@ -112,16 +114,7 @@ def test_add_a_critical_allergy_see_it_in_the_banner_and_end_it(
     )
     assert stale.status_code == 409
     assert "endret" in stale.text  # "Noen har endret ..."
-    done = web.post(
-        end_url,
-        data={
-            "csrf": csrf,
-            "version": str(version),
-            "how": "refuted",
-            "reason": "provokasjonstest negativ",
-        },
-        follow_redirects=False,
-    )
+    done = end_entry(web, end_url, csrf, version, "refuted", "provokasjonstest negativ")
     assert done.status_code == 303
     banner = web.get(f"/patients/{patient_id}").text
     assert "Penicilliner" not in banner
@@ -218,16 +211,7 @@ def test_add_and_end_critical_information(web: TestClient, ws_settings: Settings
         ).status_code
         == 409
     )
-    done = web.post(
-        end_url,
-        data={
-            "csrf": csrf,
-            "version": str(version),
-            "how": "entered-in-error",
-            "reason": "feil pasient",
-        },
-        follow_redirects=False,
-    )
+    done = end_entry(web, end_url, csrf, version, "entered-in-error", "feil pasient")
     assert done.status_code == 303
     assert "Hemodialyse" not in web.get(f"/patients/{patient_id}").text
     new_version, ended = stored(ws_settings, "Flag", patient_id)[flag_id]
@@ -344,8 +328,7 @@ def test_no_access_answers_404_without_saying_whether_it_exists(
 def test_bad_paths_get_a_page_not_an_error(
     web: TestClient, ws_settings: Settings, path: str
 ) -> None:
-    sign_in(web, GP)
-    resp = web.get(path.replace("{p}", listed(ws_settings, GP_OFFICE)[-2]))
+    resp = seen_by_gp(web, ws_settings, path, -2)
     assert 400 <= resp.status_code < 500 and "<html" in resp.text
 
 

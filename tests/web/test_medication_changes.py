@@ -19,6 +19,7 @@ from tests.web.chart_records import (
     field_value,
     listed,
     old_version,
+    seen_by_gp,
     selected_value,
     stored,
 )
@@ -38,6 +39,15 @@ def _named(settings: Settings, patient_id: str, text: str) -> tuple[str, int, An
         if body["medicationCodeableConcept"].get("text") == text:
             return res_id, version, body
     raise AssertionError(f"no {text} for {patient_id}")
+
+
+def _started(
+    web: TestClient, settings: Settings, patient_id: str, medication: str, **fields: str
+) -> tuple[str, int, Any]:
+    """``medication`` started with ``fields``: its statement (id, version, JSON)."""
+    saved = _start(web, patient_id, medication=medication, **fields)
+    assert saved.status_code == 303, saved.text
+    return _named(settings, patient_id, medication)
 
 
 def test_start_paracetamol_from_the_list(web: TestClient, ws_settings: Settings) -> None:
@@ -85,15 +95,14 @@ def test_start_paracetamol_from_the_list(web: TestClient, ws_settings: Settings)
 def test_a_typed_medication_with_a_dosage_in_words(web: TestClient, ws_settings: Settings) -> None:
     sign_in(web, GP)
     patient_id = listed(ws_settings, GP_OFFICE)[-1]
-    saved = _start(
+    _id, _v, body = _started(
         web,
+        ws_settings,
         patient_id,
-        medication="Tranebærekstrakt kapsel",
+        "Tranebærekstrakt kapsel",
         text="1 kapsel morgen og kveld i kurer",
         reason="Residiverende UVI",
     )
-    assert saved.status_code == 303
-    _id, _v, body = _named(ws_settings, patient_id, "Tranebærekstrakt kapsel")
     assert body["medicationCodeableConcept"] == {"text": "Tranebærekstrakt kapsel"}  # no code
     assert body["dosage"] == [{"sequence": 1, "text": "1 kapsel morgen og kveld i kurer"}]
 
@@ -136,17 +145,16 @@ def test_change_a_dose_with_a_reason_and_a_version_check(
 ) -> None:
     sign_in(web, GP)
     patient_id = listed(ws_settings, GP_OFFICE)[-3]
-    started = _start(
+    statement_id, version, _body = _started(
         web,
+        ws_settings,
         patient_id,
-        medication="Metformin 500 mg tablett",
+        "Metformin 500 mg tablett",
         dose="1",
         unit="tablett",
         per_day="2",
         reason="Diabetes type 2",
     )
-    assert started.status_code == 303
-    statement_id, version, _body = _named(ws_settings, patient_id, "Metformin 500 mg tablett")
     url = f"/patients/{patient_id}/medications/{statement_id}/dose"
     assert url in web.get(f"/patients/{patient_id}").text
     form = web.get(url)
@@ -218,11 +226,11 @@ def test_a_secretary_may_not_start_or_change_medication(
 def test_forged_posts_and_strangers_are_refused(web: TestClient, ws_settings: Settings) -> None:
     sign_in(web, GP)
     patient_id = listed(ws_settings, GP_OFFICE)[-3]
-    started = _start(web, patient_id, medication="Cetirizin 10 mg tablett", text="1 om kvelden",
-                     reason="Pollenallergi")  # fmt: skip
-    assert started.status_code == 303
+    statement_id, version, _b = _started(
+        web, ws_settings, patient_id, "Cetirizin 10 mg tablett", text="1 om kvelden",
+        reason="Pollenallergi",
+    )  # fmt: skip
     before = stored(ws_settings, TYPE, patient_id)
-    statement_id, version, _b = _named(ws_settings, patient_id, "Cetirizin 10 mg tablett")
     data = {"csrf": "forged", "medication": "Paracet", "text": "1x4", "reason": "x"}
     assert web.post(f"/patients/{patient_id}/medications/new", data=data).status_code == 403
     dose = f"/patients/{patient_id}/medications/{statement_id}/dose"
@@ -251,6 +259,5 @@ def test_forged_posts_and_strangers_are_refused(web: TestClient, ws_settings: Se
 def test_bad_paths_get_a_page_not_an_error(
     web: TestClient, ws_settings: Settings, path: str
 ) -> None:
-    sign_in(web, GP)
-    resp = web.get(path.replace("{p}", listed(ws_settings, GP_OFFICE)[-1]))
+    resp = seen_by_gp(web, ws_settings, path, -1)
     assert resp.status_code < 500 and "<html" in resp.text

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from fellesjournal.clinical import notes as cn
@@ -18,6 +17,7 @@ from fellesjournal.fhir import jsonio
 from fellesjournal.settings import Settings
 from fellesjournal.store.sql import SqlStore
 from fellesjournal.web.demo_users import demo_users
+from tests.web.chart_records import containing
 from tests.web.conftest import csrf_of, sign_in
 from tests.web.test_workspace import GP, GP_OFFICE, OTHER_OFFICE, _listed
 
@@ -74,6 +74,24 @@ def _save(client: TestClient, patient_id: str, note_id: str, page: str, **fields
     data = {"csrf": csrf_of(page), "version": _version(page), "action": "draft"}
     data.update(fields)
     return client.post(f"/patients/{patient_id}/notes/{note_id}", data=data, follow_redirects=False)
+
+
+def _shared_draft(
+    web: TestClient, other: TestClient, settings: Settings, patient: int, **sections: str
+) -> tuple[str, str, str]:
+    """The GP's draft in the chart of the GP office's ``patient`` (index), with her
+    colleague signed in on ``other``: (patient id, note id, the note's address)."""
+    sign_in(web, GP)
+    sign_in(other, COLLEAGUE)
+    patient_id, _ = _listed(settings, GP_OFFICE)[patient]
+    note_id = _write_draft(web, patient_id, **sections)
+    return patient_id, note_id, f"/patients/{patient_id}/notes/{note_id}"
+
+
+def _mark(client: TestClient, url: str, page: str, **fields: str) -> Any:
+    """The entered-in-error form (``url``) posted with the version ``page`` showed."""
+    data = {"csrf": csrf_of(page), "version": _version(page), **fields}
+    return client.post(url, data=data, follow_redirects=False)
 
 
 def test_draft_sign_correct_and_mark_entered_in_error(
@@ -154,14 +172,10 @@ def test_draft_sign_correct_and_mark_entered_in_error(
     assert eie_url in shown.text
     eie = web.get(eie_url)
     assert eie.status_code == 200
-    missing = web.post(eie_url, data={"csrf": csrf_of(eie.text), "version": _version(eie.text)})
+    missing = _mark(web, eie_url, eie.text)
     assert missing.status_code == 400
     assert 'aria-invalid="true"' in missing.text
-    marked = web.post(
-        eie_url,
-        data={"csrf": csrf_of(eie.text), "version": _version(eie.text), "reason": "feil pasient"},
-        follow_redirects=False,
-    )
+    marked = _mark(web, eie_url, eie.text, reason="feil pasient")
     assert marked.status_code == 303
     version, doc = _stored(ws_settings, note_id)
     assert (version, doc["status"], doc["docStatus"]) == (4, "entered-in-error", "entered-in-error")
@@ -230,11 +244,9 @@ def test_a_role_that_does_not_write_notes_is_refused(
 def test_two_sessions_on_different_sections_both_save(
     web: TestClient, other: TestClient, ws_settings: Settings
 ) -> None:
-    sign_in(web, GP)
-    sign_in(other, COLLEAGUE)
-    patient_id, _ = _listed(ws_settings, GP_OFFICE)[1]
-    note_id = _write_draft(web, patient_id, current="Feber.", plan="Kontroll.")
-    url = f"/patients/{patient_id}/notes/{note_id}"
+    patient_id, note_id, url = _shared_draft(
+        web, other, ws_settings, 1, current="Feber.", plan="Kontroll."
+    )
     mine, theirs = web.get(url), other.get(url)  # both open version 1
     assert 'value="sign"' not in theirs.text  # only the author signs her draft
     first = _save(
@@ -267,11 +279,9 @@ def test_two_sessions_on_different_sections_both_save(
 def test_the_same_section_changed_by_both_is_a_conflict_with_both_texts(
     web: TestClient, other: TestClient, ws_settings: Settings
 ) -> None:
-    sign_in(web, GP)
-    sign_in(other, COLLEAGUE)
-    patient_id, _ = _listed(ws_settings, GP_OFFICE)[2]
-    note_id = _write_draft(web, patient_id, current="Feber.", plan="Kontroll.")
-    url = f"/patients/{patient_id}/notes/{note_id}"
+    patient_id, note_id, url = _shared_draft(
+        web, other, ws_settings, 2, current="Feber.", plan="Kontroll."
+    )
     mine, theirs = web.get(url), other.get(url)
     first = _save(
         other,
@@ -316,11 +326,7 @@ def test_the_same_section_changed_by_both_is_a_conflict_with_both_texts(
 def test_signing_text_changed_meanwhile_shows_the_merge_first(
     web: TestClient, other: TestClient, ws_settings: Settings
 ) -> None:
-    sign_in(web, GP)
-    sign_in(other, COLLEAGUE)
-    patient_id, _ = _listed(ws_settings, GP_OFFICE)[3]
-    note_id = _write_draft(web, patient_id, current="Feber.")
-    url = f"/patients/{patient_id}/notes/{note_id}"
+    patient_id, note_id, url = _shared_draft(web, other, ws_settings, 3, current="Feber.")
     mine = web.get(url)
     added = _save(
         other, patient_id, note_id, other.get(url).text, **{"section-plan": "Blodprøver."}
@@ -348,11 +354,7 @@ def test_signing_text_changed_meanwhile_shows_the_merge_first(
 def test_a_draft_edited_after_signing_keeps_the_typed_text(
     web: TestClient, other: TestClient, ws_settings: Settings
 ) -> None:
-    sign_in(web, GP)
-    sign_in(other, COLLEAGUE)
-    patient_id, _ = _listed(ws_settings, GP_OFFICE)[3]
-    note_id = _write_draft(web, patient_id, current="Feber.")
-    url = f"/patients/{patient_id}/notes/{note_id}"
+    patient_id, note_id, url = _shared_draft(web, other, ws_settings, 3, current="Feber.")
     theirs = other.get(url)
     signed = _save(
         web, patient_id, note_id, web.get(url).text, action="sign", **{"section-current": "Feber."}
@@ -379,10 +381,7 @@ def test_marking_a_note_changed_meanwhile_asks_to_read_it_again(
         _save(web, patient_id, note_id, page.text, **{"section-current": "Nytt."}).status_code
         == 303
     )
-    stale = web.post(
-        eie_url,
-        data={"csrf": csrf_of(eie.text), "version": _version(eie.text), "reason": "feil"},
-    )
+    stale = _mark(web, eie_url, eie.text, reason="feil")
     assert stale.status_code == 409 and "Nytt." in stale.text
     assert _stored(ws_settings, note_id)[1]["status"] == "current"
 
@@ -390,22 +389,10 @@ def test_marking_a_note_changed_meanwhile_asks_to_read_it_again(
 def test_only_an_author_corrects_or_marks_a_signed_note(
     web: TestClient, other: TestClient, ws_settings: Settings
 ) -> None:
-    sign_in(web, GP)
-    sign_in(other, COLLEAGUE)
-    patient_id, _ = _listed(ws_settings, GP_OFFICE)[4]
-    form = web.get(f"/patients/{patient_id}/notes/new?template=outpatient")
-    saved = web.post(
-        f"/patients/{patient_id}/notes/new",
-        data={
-            "csrf": csrf_of(form.text),
-            "template": "outpatient",
-            "action": "draft",
-            "section-problem": "Kontroll av astma.",
-        },
-        follow_redirects=False,
+    patient_id, note_id, url = _shared_draft(
+        web, other, ws_settings, 4, template="outpatient", problem="Kontroll av astma."
     )
-    note_id = saved.headers["location"].rsplit("/", 1)[1]
-    draft = web.get(saved.headers["location"])
+    draft = web.get(url)
     signed = _save(
         web,
         patient_id,
@@ -415,7 +402,6 @@ def test_only_an_author_corrects_or_marks_a_signed_note(
         **{"section-problem": "Kontroll av astma."},
     )
     assert signed.status_code == 303
-    url = f"/patients/{patient_id}/notes/{note_id}"
     read = other.get(url)
     assert read.status_code == 200 and "Kontroll av astma." in read.text
     assert "?correct=1" not in read.text and "entered-in-error" not in read.text
@@ -437,18 +423,7 @@ def test_only_an_author_corrects_or_marks_a_signed_note(
 def test_a_ward_note_belongs_to_the_stay_in_progress(
     web: TestClient, ws_settings: Settings
 ) -> None:
-    store = SqlStore.from_settings(ws_settings)
-    try:
-        with store.snapshot() as tx:
-            rows = tx.execute(
-                sa.text(
-                    "SELECT patient_id, res_id, CAST(content AS TEXT) FROM resources "
-                    "WHERE res_type = 'Encounter' AND deleted = false "
-                    "AND CAST(content AS TEXT) LIKE '%in-progress%' ORDER BY res_id"
-                )
-            ).all()
-    finally:
-        store.dispose()
+    rows = containing(ws_settings, "Encounter", "in-progress")
     doctors = {u.unit_id: u for u in demo_users() if u.role == "doctor"}
     stays = [
         (patient_id, encounter_id, unit)
@@ -460,19 +435,8 @@ def test_a_ward_note_belongs_to_the_stay_in_progress(
     patient_id, encounter_id, unit = stays[0]
     home = sign_in(web, doctors[unit].hpr)
     assert f'href="/patients/{patient_id}"' in home.text  # on the ward's list
-    form = web.get(f"/patients/{patient_id}/notes/new?template=admission")
-    saved = web.post(
-        f"/patients/{patient_id}/notes/new",
-        data={
-            "csrf": csrf_of(form.text),
-            "template": "admission",
-            "action": "draft",
-            "section-reason": "Dyspné.",
-        },
-        follow_redirects=False,
-    )
-    assert saved.status_code == 303
-    _, doc = _stored(ws_settings, saved.headers["location"].rsplit("/", 1)[1])
+    note_id = _write_draft(web, patient_id, "admission", reason="Dyspné.")
+    _, doc = _stored(ws_settings, note_id)
     assert doc["context"]["encounter"] == [{"reference": f"Encounter/{encounter_id}"}]
     assert doc["custodian"]["reference"] == f"Organization/{unit}"
 
@@ -538,19 +502,7 @@ def test_a_note_from_elsewhere_reads_as_free_text_and_is_corrected(
 ) -> None:
     """The demo's notes (no template) open on the same page; their author corrects them."""
     patients = {pid for pid, _ in _listed(ws_settings, GP_OFFICE)}
-    store = SqlStore.from_settings(ws_settings)
-    try:
-        with store.snapshot() as tx:
-            rows = tx.execute(
-                sa.text(
-                    "SELECT patient_id, res_id, CAST(content AS TEXT) FROM resources "
-                    "WHERE res_type = 'DocumentReference' AND deleted = false "
-                    "AND CAST(content AS TEXT) LIKE :gp ORDER BY res_id"
-                ),
-                {"gp": f'%"Practitioner/hpr-{GP}"%'},
-            ).all()
-    finally:
-        store.dispose()
+    rows = containing(ws_settings, "DocumentReference", f'"Practitioner/hpr-{GP}"')
     found = [
         (p, n, jsonio.loads(c))
         for p, n, c in rows

@@ -19,12 +19,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from fellesjournal.clinical import allergies as al
 from fellesjournal.clinical import critical_info as ci
 from fellesjournal.fhir import jsonio
-from fellesjournal.fhir.errors import FhirError
 from fellesjournal.service.repository import GuardedRepository
 from fellesjournal.web import record_changes as rc
 from fellesjournal.web.render import render
@@ -77,15 +76,12 @@ class AllergyPages:
 
     @answers
     async def add(self, request: Request) -> Response:
-        repo = self.ws.page_repository(request)
-        patient_id = self.ws.patient_id(request, repo)
-        rc.ensure_writes(request, repo, TYPE)
+        repo, patient_id = rc.chart_to_write(self.ws, request, TYPE)
         if request.method == "GET":
             critical = request.query_params.get("critical") == "1"
             shown = {"critical": "1", "criticality": "high"} if critical else {}
             return self._page(request, repo, patient_id, form=shown)
-        form = await request.form()
-        rc.ensure_csrf(request, form)
+        form = await rc.posted(request)
         if rc.line(form, "nka") == "1":
             return self._no_known(request, repo, patient_id)
         entry = _input(form)
@@ -108,7 +104,7 @@ class AllergyPages:
                 ref = f"{TYPE}/{created.stored.res_id}"
                 flag = ci.allergy_flag(body, ref, al.name(body), patient_id, who, rc.today())
                 repo.create("Flag", flag, tx=tx)
-        return RedirectResponse(f"/patients/{patient_id}", status_code=303)
+        return rc.to_chart(patient_id)
 
     def _no_known(self, request: Request, repo: GuardedRepository, patient_id: str) -> Response:
         with repo.writing() as tx:
@@ -119,13 +115,11 @@ class AllergyPages:
                 repo.create(TYPE, al.no_known_allergies(patient_id, who, rc.now()), tx=tx)
         if refused:
             return self._page(request, repo, patient_id, status_code=400, errors=["nka"])
-        return RedirectResponse(f"/patients/{patient_id}", status_code=303)
+        return rc.to_chart(patient_id)
 
     @answers
     async def end(self, request: Request) -> Response:
-        repo = self.ws.page_repository(request)
-        patient_id = self.ws.patient_id(request, repo)
-        rc.ensure_writes(request, repo, TYPE)
+        repo, patient_id = rc.chart_to_write(self.ws, request, TYPE)
         allergy_id = str(request.path_params["allergy_id"])
         stored, body = rc.read_in_chart(request, repo, TYPE, allergy_id, patient_id, "patient")
         page: dict[str, Any] = {
@@ -134,34 +128,22 @@ class AllergyPages:
             "version": stored.version,
             "name": al.name(body),
         }
-        if not al.is_active(body):
-            return render(request, "allergy_end.html", 409, form={}, errors=["ended"], **page)
-        if request.method == "GET":
-            return render(request, "allergy_end.html", form={}, errors=[], **page)
-        form = await request.form()
-        rc.ensure_csrf(request, form)
-        how, reason, version = rc.line(form, "how"), rc.line(form, "reason"), rc.version_of(form)
-        errors = [] if how in al.ENDINGS else ["how"]
-        errors += [] if rc.reason_ok(reason) else ["reason"]
-        if version is None:
-            return render(request, "bad_request.html", status_code=400)
-        if errors:
-            shown = rc.typed(form)
-            return render(request, "allergy_end.html", 400, form=shown, errors=errors, **page)
-        who, when = rc.author(repo, request), rc.now()
-        try:
+
+        def end(how: str, reason: str, version: int) -> None:
+            who, when = rc.author(repo, request), rc.now()
             with repo.writing() as tx:
                 new = al.ended(body, how, reason, who, when)
                 repo.update(TYPE, allergy_id, new, if_match=version, tx=tx)
                 self._end_flags(repo, tx, patient_id, f"{TYPE}/{allergy_id}", how, reason, who)
-        except FhirError as exc:
-            if rc.is_conflict(exc):
-                shown = rc.typed(form)
-                return render(
-                    request, "allergy_end.html", 409, form=shown, errors=["conflict"], **page
-                )
-            raise
-        return RedirectResponse(f"/patients/{patient_id}", status_code=303)
+
+        return await rc.end_with_reason(
+            request,
+            "allergy_end.html",
+            page,
+            active=al.is_active(body),
+            endings=al.ENDINGS,
+            end=end,
+        )
 
     @staticmethod
     def _end_flags(

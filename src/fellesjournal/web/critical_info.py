@@ -15,11 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from fellesjournal.clinical import critical_info as ci
 from fellesjournal.fhir import jsonio
-from fellesjournal.fhir.errors import FhirError
 from fellesjournal.service.repository import GuardedRepository
 from fellesjournal.web import record_changes as rc
 from fellesjournal.web.render import render
@@ -51,13 +50,10 @@ class CriticalInfoPages:
 
     @answers
     async def add(self, request: Request) -> Response:
-        repo = self.ws.page_repository(request)
-        patient_id = self.ws.patient_id(request, repo)
-        rc.ensure_writes(request, repo, TYPE)
+        repo, patient_id = rc.chart_to_write(self.ws, request, TYPE)
         if request.method == "GET":
             return self._page(request, repo, patient_id)
-        form = await request.form()
-        rc.ensure_csrf(request, form)
+        form = await rc.posted(request)
         key, text = rc.line(form, "category"), rc.line(form, "text")
         start = rc.parse_date(rc.line(form, "start"))
         errors = [] if key in ci.FORM_CATEGORIES else ["category"]
@@ -69,13 +65,11 @@ class CriticalInfoPages:
             )
         body = ci.flag(key, text, patient_id, rc.author(repo, request), start)
         repo.create(TYPE, body)
-        return RedirectResponse(f"/patients/{patient_id}", status_code=303)
+        return rc.to_chart(patient_id)
 
     @answers
     async def end(self, request: Request) -> Response:
-        repo = self.ws.page_repository(request)
-        patient_id = self.ws.patient_id(request, repo)
-        rc.ensure_writes(request, repo, TYPE)
+        repo, patient_id = rc.chart_to_write(self.ws, request, TYPE)
         flag_id = str(request.path_params["flag_id"])
         stored, body = rc.read_in_chart(request, repo, TYPE, flag_id, patient_id, "subject")
         page: dict[str, Any] = {
@@ -85,27 +79,17 @@ class CriticalInfoPages:
             "text": str((body.get("code") or {}).get("text") or ""),
             "category": ci.category_key(body),
         }
-        template = "critical_information_end.html"
-        if body.get("status") != "active":
-            return render(request, template, 409, form={}, errors=["ended"], **page)
-        if request.method == "GET":
-            return render(request, template, form={}, errors=[], **page)
-        form = await request.form()
-        rc.ensure_csrf(request, form)
-        how, reason, version = rc.line(form, "how"), rc.line(form, "reason"), rc.version_of(form)
-        if version is None:
-            return render(request, "bad_request.html", status_code=400)
-        errors = [] if how in ci.ENDINGS else ["how"]
-        errors += [] if rc.reason_ok(reason) else ["reason"]
-        if errors:
-            return render(request, template, 400, form=rc.typed(form), errors=errors, **page)
-        new = ci.ended(body, how, reason, rc.author(repo, request), rc.now())
-        try:
+
+        def end(how: str, reason: str, version: int) -> None:
+            new = ci.ended(body, how, reason, rc.author(repo, request), rc.now())
             repo.update(TYPE, flag_id, new, if_match=version)
-        except FhirError as exc:
-            if rc.is_conflict(exc):
-                return render(
-                    request, template, 409, form=rc.typed(form), errors=["conflict"], **page
-                )
-            raise
-        return RedirectResponse(f"/patients/{patient_id}", status_code=303)
+
+        active = body.get("status") == "active"
+        return await rc.end_with_reason(
+            request,
+            "critical_information_end.html",
+            page,
+            active=active,
+            endings=ci.ENDINGS,
+            end=end,
+        )

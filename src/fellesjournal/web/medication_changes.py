@@ -20,11 +20,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from fellesjournal.clinical import dosage as ds
 from fellesjournal.clinical import formulary
-from fellesjournal.fhir.errors import FhirError
 from fellesjournal.web import record_changes as rc
 from fellesjournal.web.render import render
 from fellesjournal.web.workspace import Workspace, answers
@@ -97,9 +96,7 @@ class MedicationChangePages:
 
     @answers
     async def new(self, request: Request) -> Response:
-        repo = self.ws.page_repository(request)
-        patient_id = self.ws.patient_id(request, repo)
-        rc.ensure_writes(request, repo, TYPE)
+        repo, patient_id = rc.chart_to_write(self.ws, request, TYPE)
         page: dict[str, Any] = {
             "patient_id": patient_id,
             "medicines": formulary.MEDICINES,
@@ -109,8 +106,7 @@ class MedicationChangePages:
             shown = {"start": rc.today().isoformat()}
             shown.update(picked_form(request.query_params.get("pick", "")))
             return render(request, "medication_start.html", form=shown, errors=[], **page)
-        form = await request.form()
-        rc.ensure_csrf(request, form)
+        form = await rc.posted(request)
         name = rc.line(form, "medication")
         dosage, reason, errors = _errors(form)
         if not 0 < len(name) <= MAX_NAME:
@@ -124,13 +120,11 @@ class MedicationChangePages:
         who = rc.author(repo, request)
         body = new_statement(patient_id, name, dosage, reason, start.isoformat(), who, rc.now())
         repo.create(TYPE, body)
-        return RedirectResponse(f"/patients/{patient_id}", status_code=303)
+        return rc.to_chart(patient_id)
 
     @answers
     async def dose(self, request: Request) -> Response:
-        repo = self.ws.page_repository(request)
-        patient_id = self.ws.patient_id(request, repo)
-        rc.ensure_writes(request, repo, TYPE)
+        repo, patient_id = rc.chart_to_write(self.ws, request, TYPE)
         statement_id = str(request.path_params["statement_id"])
         stored, body = rc.read_in_chart(request, repo, TYPE, statement_id, patient_id, "subject")
         page: dict[str, Any] = {
@@ -147,8 +141,7 @@ class MedicationChangePages:
         if request.method == "GET":
             shown = ds.form_values((body.get("dosage") or [None])[0])
             return render(request, template, form=shown, errors=[], **page)
-        form = await request.form()
-        rc.ensure_csrf(request, form)
+        form = await rc.posted(request)
         version = rc.version_of(form)
         if version is None:
             return render(request, "bad_request.html", status_code=400)
@@ -158,12 +151,10 @@ class MedicationChangePages:
         if errors or dosage is None:
             return render(request, template, 400, form=rc.typed(form), errors=errors, **page)
         new = dose_changed(body, dosage, reason, rc.author(repo, request), rc.now())
-        try:
-            repo.update(TYPE, statement_id, new, if_match=version)
-        except FhirError as exc:
-            if rc.is_conflict(exc):
-                return render(
-                    request, template, 409, form=rc.typed(form), errors=["conflict"], **page
-                )
-            raise
-        return RedirectResponse(f"/patients/{patient_id}", status_code=303)
+        return rc.saved(
+            request,
+            template,
+            form,
+            page,
+            lambda: repo.update(TYPE, statement_id, new, if_match=version),
+        )

@@ -1,6 +1,7 @@
 """What the pages that add to or change a chart share: who is writing and when, whether
-their role writes the type at all, the resource in the path, and a version-checked
-update that reports a concurrent change instead of overwriting it.
+their role writes the type at all, the resource in the path, a version-checked
+update that reports a concurrent change instead of overwriting it, and the page that
+ends an entry with a reason.
 
 Whether a role may write a type comes from the access policy's role table
 (``access/roles.py``), asked before the form is shown so that nobody fills in a form
@@ -10,11 +11,13 @@ they cannot save; the guarded repository decides again on the write itself.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 
 from fellesjournal.access import roles
 from fellesjournal.fhir import jsonio
@@ -24,7 +27,7 @@ from fellesjournal.service.repository import GuardedRepository
 from fellesjournal.store.base import StoredResource
 from fellesjournal.web.render import render
 from fellesjournal.web.session import csrf_ok
-from fellesjournal.web.workspace import Answered, no_access
+from fellesjournal.web.workspace import Answered, Workspace, no_access
 
 OSLO = ZoneInfo("Europe/Oslo")
 MAX_REASON = 500
@@ -57,6 +60,25 @@ def ensure_writes(request: Request, repo: GuardedRepository, *res_types: str) ->
     work = repo.ctx.actor.work
     if work is None or not all(roles.allows(work.role, "write", t) for t in res_types):
         raise Answered(render(request, "forbidden.html", status_code=403))
+
+
+def chart_to_write(
+    ws: Workspace, request: Request, *res_types: str
+) -> tuple[GuardedRepository, str]:
+    """The page's repository and patient, when the user's role writes every one of
+    ``res_types`` (else :class:`Answered` with the 403 page)."""
+    repo = ws.page_repository(request)
+    patient_id = ws.patient_id(request, repo)
+    ensure_writes(request, repo, *res_types)
+    return repo, patient_id
+
+
+async def posted(request: Request) -> FormData:
+    """The posted form, once it carries the session's CSRF token (else :class:`Answered`
+    with the 403 page)."""
+    form = await request.form()
+    ensure_csrf(request, form)
+    return form
 
 
 def ensure_csrf(request: Request, form: Mapping[str, Any]) -> None:
@@ -129,3 +151,53 @@ def parse_date(raw: str) -> datetime.date | None:
     except ValueError:
         return None
     return value if EARLIEST <= value <= today() else None
+
+
+def to_chart(patient_id: str) -> Response:
+    """Back to the patient's overview once a change is saved."""
+    return RedirectResponse(f"/patients/{patient_id}", status_code=303)
+
+
+def saved(
+    request: Request,
+    template: str,
+    form: Mapping[str, Any],
+    page: Mapping[str, Any],
+    write: Callable[[], object],
+) -> Response:
+    """``write`` done, then back to ``page``'s patient's chart; when a change made
+    meanwhile won, ``template`` again (409) with what was typed."""
+    try:
+        write()
+    except FhirError as exc:
+        if is_conflict(exc):
+            return render(request, template, 409, form=typed(form), errors=["conflict"], **page)
+        raise
+    return to_chart(page["patient_id"])
+
+
+async def end_with_reason(
+    request: Request,
+    template: str,
+    page: Mapping[str, Any],
+    *,
+    active: bool,
+    endings: Collection[str],
+    end: Callable[[str, str, int], object],
+) -> Response:
+    """The page that ends an entry, never deleting it: ``how`` (one of ``endings``) and
+    a required reason. 409 when the entry is no longer ``active``; on a valid POST,
+    ``end(how, reason, version)`` with the version the form was shown, as :func:`saved`."""
+    if not active:
+        return render(request, template, 409, form={}, errors=["ended"], **page)
+    if request.method == "GET":
+        return render(request, template, form={}, errors=[], **page)
+    form = await posted(request)
+    how, reason, version = line(form, "how"), line(form, "reason"), version_of(form)
+    if version is None:
+        return render(request, "bad_request.html", status_code=400)
+    errors = [] if how in endings else ["how"]
+    errors += [] if reason_ok(reason) else ["reason"]
+    if errors:
+        return render(request, template, 400, form=typed(form), errors=errors, **page)
+    return saved(request, template, form, page, lambda: end(how, reason, version))
