@@ -234,8 +234,13 @@ def test_roles_that_do_not_write_the_type_get_the_forbidden_page(
     before = stored(ws_settings, "AllergyIntolerance", patient_id)
     assert web.post(f"/patients/{patient_id}/allergies", data=data).status_code == 403
     assert stored(ws_settings, "AllergyIntolerance", patient_id) == before
-    # Flag is administrative in the role table (access/roles.py): a secretary may write it
-    assert web.get(f"/patients/{patient_id}/critical-information").status_code == 200
+    # A secretary sees critical information in the banner but does not register it
+    # (access/roles.py): doctors and nurses do.
+    assert web.get(f"/patients/{patient_id}/critical-information").status_code == 403
+    flag = {"csrf": csrf_of(home.text), "category": "infection", "text": "MRSA"}
+    before_flags = stored(ws_settings, "Flag", patient_id)
+    assert web.post(f"/patients/{patient_id}/critical-information", data=flag).status_code == 403
+    assert stored(ws_settings, "Flag", patient_id) == before_flags
 
 
 def test_a_nurse_records_an_allergy(web: TestClient, ws_settings: Settings) -> None:

@@ -106,7 +106,9 @@ ROLE_PERMISSIONS: Final = {
             }
         ),
     ),
-    "secretary": RolePermissions(reads=ADMINISTRATIVE, writes=ADMINISTRATIVE - {"Consent"}),
+    # A secretary reads critical information (Flag: it is in every banner) but does not
+    # register it: doctors and nurses do (domain.md, kritisk informasjon).
+    "secretary": RolePermissions(reads=ADMINISTRATIVE, writes=ADMINISTRATIVE - {"Consent", "Flag"}),
     "unit-leader": RolePermissions(reads=ALL_RECORD, writes=ADMINISTRATIVE),
     # Reviews the audit log (AuditEvent is governed by the audit rules, not this table)
     # and needs to know who a patient is, not what is in the record.
