@@ -145,7 +145,7 @@ class Searcher:
         out: set[tuple[str, str]] = set()
         for chunk in _chunks(frontier):
             stmt = sa.select(REF.c.target_type, REF.c.target_id).where(
-                *conds, sa.tuple_(REF.c.res_type, REF.c.res_id).in_(chunk)
+                *conds, _keys_in(REF.c.res_type, REF.c.res_id, chunk)
             )
             out.update((t, i) for t, i in self.tx.execute(stmt))
         return out
@@ -159,7 +159,7 @@ class Searcher:
         out: set[tuple[str, str]] = set()
         for chunk in _chunks(frontier):
             stmt = sa.select(REF.c.res_type, REF.c.res_id).where(
-                *conds, sa.tuple_(REF.c.target_type, REF.c.target_id).in_(chunk)
+                *conds, _keys_in(REF.c.target_type, REF.c.target_id, chunk)
             )
             out.update((t, i) for t, i in self.tx.execute(stmt))
         return out
@@ -167,7 +167,7 @@ class Searcher:
     def _fetch(self, keys: list[tuple[str, str]]) -> list[StoredResource]:
         out: list[StoredResource] = []
         for chunk in _chunks(keys):
-            conds = [R.c.deleted.is_(False), sa.tuple_(R.c.res_type, R.c.res_id).in_(chunk)]
+            conds = [R.c.deleted.is_(False), _keys_in(R.c.res_type, R.c.res_id, chunk)]
             if self.restrict is not None:
                 conds.append(self.restrict)
             stmt = sa.select(
@@ -178,6 +178,19 @@ class Searcher:
                 for r in self.tx.execute(stmt)
             )
         return out
+
+
+def _keys_in(type_col: Any, id_col: Any, keys: list[tuple[str, str]]) -> Any:
+    """``(type, id) IN keys``, written as one ``type = ? AND id IN (...)`` per type.
+
+    SQLite uses an index for that form, but not for a row-value ``IN`` over ``VALUES``,
+    which it answers by scanning the table: 1.4 s to include the 50 patients of a ward
+    list in the 100,000-patient demo database (make bench).
+    """
+    by_type: dict[str, list[str]] = {}
+    for res_type, res_id in keys:
+        by_type.setdefault(res_type, []).append(res_id)
+    return sa.or_(*[sa.and_(type_col == t, id_col.in_(ids)) for t, ids in sorted(by_type.items())])
 
 
 def _chunks(items: list[Any], size: int = 500) -> list[list[Any]]:
