@@ -248,7 +248,7 @@ def _refers(rule: Rule, settings: RelationSettings, id_col: Any) -> Clause:
     """The resource ``id_col`` points at a party of ``rule`` (ORed exact probes)."""
     refers = []
     for party in parties(rule, settings):
-        ref = REF.alias("party")
+        ref = _by_owner(REF, "party")
         refers.append(
             probe(
                 sa.select(ref.c.res_id).where(

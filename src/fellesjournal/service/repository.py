@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
 import jsonpatch
+import sqlalchemy as sa
 
 from fellesjournal.access.consents import is_block_naming, is_break_glass_grant
 from fellesjournal.access.policy import PRIVACY_OFFICER
@@ -60,6 +61,21 @@ def _narrow(req: SearchRequest) -> bool:
 
 
 _ACTION = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+def _same_record(restrict: Callable[[sa.Table], Any], patient_id: str) -> Callable[[sa.Table], Any]:
+    """The history filter of a resource whose current version the caller may see: its
+    versions in the same record pass without the filter (versions are judged by the
+    current version's labels, and the patient decision is the current one's); a version
+    in another record (the resource was moved) is filtered as usual. The filter's care
+    relation test cost 0.35 s a note page on the 100,000-patient demo database."""
+
+    def clause(table: sa.Table) -> Any:
+        rest = restrict(table)
+        same = table.c.patient_id == patient_id
+        return same if rest is None else sa.or_(same, rest)
+
+    return clause
 
 
 def audited(method: F) -> F:
@@ -334,10 +350,15 @@ class GuardedRepository:
         self.guard("history", res_type)
         gate = self.gate
         with self.reading() as tx:
+            restrict: Callable[[sa.Table], Any] = functools.partial(
+                gate.restrict, per_row=res_id is not None
+            )
             if res_type is not None and res_id is not None:
                 current = tx.read(res_type, res_id)
                 if current is not None:
                     gate.resource(tx, current, "history")
+                    if current.patient_id is not None and not self.ctx.actor.is_system:
+                        restrict = _same_record(restrict, current.patient_id)
             page = history(
                 tx,
                 res_type,
@@ -346,7 +367,7 @@ class GuardedRepository:
                 at=at,
                 count=count,
                 offset=offset,
-                restrict=functools.partial(gate.restrict, per_row=res_id is not None),
+                restrict=restrict,
             )
             gate.disclosed(tx, "history", page.entries)
         page.entries = self._disclose_versions(page.entries)
