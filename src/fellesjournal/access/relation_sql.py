@@ -22,20 +22,17 @@ straight from the reference index for that reason.
 SQLite plans without statistics (the store never runs ANALYZE), so the statements are
 shaped for its rules of thumb: every probe of a lookup index fixes all its leading
 columns, and the probes that need an owner index (``res_type, res_id``) name it
-(:class:`_ByOwner`), or SQLite would prefer a covering index on ``res_type`` alone and
-walk every row of the type. The tests check the plans.
+(:func:`fellesjournal.store.hints.by_owner`), or SQLite would prefer a covering index
+on ``res_type`` alone and walk every row of the type. The tests check the plans.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import Alias
 
 from fellesjournal.access.relation_rules import (
     AROUND,
@@ -50,6 +47,7 @@ from fellesjournal.access.relation_rules import (
 )
 from fellesjournal.search.normalize import DATE_MAX
 from fellesjournal.store import schema
+from fellesjournal.store.hints import by_owner
 
 R = schema.resources
 REF = schema.idx_reference
@@ -248,7 +246,7 @@ def _refers(rule: Rule, settings: RelationSettings, id_col: Any) -> Clause:
     """The resource ``id_col`` points at a party of ``rule`` (ORed exact probes)."""
     refers = []
     for party in parties(rule, settings):
-        ref = _by_owner(REF, "party")
+        ref = by_owner(REF, "party")
         refers.append(
             probe(
                 sa.select(ref.c.res_id).where(
@@ -275,7 +273,7 @@ def by_parameter(rules: tuple[Rule, ...]) -> list[tuple[Rule, ...]]:
 
 def matched_party(rule: Rule, settings: RelationSettings) -> Any:
     """Scalar subquery: the first reference of the resource in ``R`` that is a party."""
-    ref = _by_owner(REF, "via")
+    ref = by_owner(REF, "via")
     return (
         sa.select(ref.c.target_type + const("/") + ref.c.target_id)
         .where(
@@ -328,7 +326,7 @@ def filters(rule: Rule, id_col: Any, *, status: bool = True) -> list[Clause]:
         # A period's high is its end (exclusive); a missing end is DATE_MAX, and then the
         # start must be recent: a finished Encounter without an end would otherwise
         # grant access for ever.
-        d = _by_owner(D, "period")
+        d = by_owner(D, "period")
         out.append(
             _has_date(
                 d,
@@ -339,7 +337,7 @@ def filters(rule: Rule, id_col: Any, *, status: bool = True) -> list[Clause]:
             )
         )
     elif rule.window == AROUND:
-        d = _by_owner(D, "period")
+        d = by_owner(D, "period")
         out.append(
             _has_date(d, rule.res_type, id_col, d.c.high > AROUND_FROM, d.c.low <= AROUND_TO)
         )
@@ -386,37 +384,3 @@ def _has_date(d: Any, res_type: str, id_col: Any, *conditions: Clause) -> Clause
             *conditions,
         )
     )
-
-
-# -- a planner hint --------------------------------------------------------------------------
-
-
-class _ByOwner(Alias):
-    """An alias of an index table that SQLite must read through its owner index.
-
-    Renders ``idx_date AS period INDEXED BY ix_idx_date_owner`` on SQLite and a plain
-    alias elsewhere. Without statistics (the store never runs ANALYZE) SQLite rates a
-    covering index on ``res_type`` alone above the owner index on ``(res_type, res_id)``
-    and would walk every row of the type for each probe
-    (https://sqlite.org/lang_indexedby.html). PostgreSQL plans by statistics.
-    """
-
-    inherit_cache = True
-
-
-def _by_owner(table: sa.Table, name: str) -> Any:
-    return _ByOwner._construct(table, name=name)
-
-
-@compiles(_ByOwner)
-def _compile_plain(element: _ByOwner, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.visit_alias(element, **kw)
-
-
-@compiles(_ByOwner, "sqlite")
-def _compile_sqlite(element: _ByOwner, compiler: SQLCompiler, **kw: Any) -> str:
-    text = compiler.visit_alias(element, **kw)
-    if kw.get("asfrom"):
-        table = cast(sa.Table, element.element)
-        text += f" INDEXED BY ix_{table.name}_owner"
-    return text

@@ -28,6 +28,7 @@ from fellesjournal.search.params import (
     unescape,
 )
 from fellesjournal.store import schema
+from fellesjournal.store.hints import by_owner
 
 R = schema.resources
 T = schema.INDEX_TABLES
@@ -192,11 +193,15 @@ def _value_conditions(res_type: str, crit: Criterion) -> tuple[str, str, list[Cl
             t = T["token"]
             return "token", f"{p.code}:identifier", _token_values(t, crit.values)
         t = T["reference"]
-        return (
-            "reference",
-            p.code,
-            [_reference_value(t, p.targets, crit.target_type, unescape(v)) for v in crit.values],
-        )
+        values = [unescape(v) for v in crit.values]
+        clauses = [_reference_value(t, p.targets, crit.target_type, v) for v in values]
+        ids = [_plain_id(v) for v in values]
+        if len(values) > 1 and all(ids):
+            # Several values (a GP list: the office or the doctor): their ORed (type, id)
+            # pairs leave SQLite no index column past ``param``, so it would walk every
+            # reference of the parameter; ``target_id IN`` gives it one.
+            clauses = [sa.and_(t.c.target_id.in_(ids), sa.or_(*clauses))]
+        return "reference", p.code, clauses
     if kind == "date":
         t = T["date"]
         return "date", p.code, [_date_value(t.c.low, t.c.high, v) for v in crit.values]
@@ -273,6 +278,13 @@ def _reference_value(t: sa.Table, targets: tuple[str, ...], type_mod: str | None
     if type_mod:
         return sa.and_(t.c.target_type == type_mod, t.c.target_id == v)
     return t.c.target_id == v
+
+
+def _plain_id(v: str) -> str | None:
+    """The id a relative reference value names (``Type/id`` or ``id``); None for a URL."""
+    if v.startswith(("http://", "https://", "urn:")):
+        return None
+    return v.partition("/")[2].split("/_history/")[0] if "/" in v else v
 
 
 def _parse_date(v: str) -> tuple[int, int]:
@@ -404,12 +416,13 @@ def sort_columns(res_type: str, req: SearchRequest, registry: Any) -> list[Any]:
                 param.type, "value"
             )
             agg = sa.func.max if desc else sa.func.min
+            own = by_owner(table, "sort_by")  # one resource's rows, on SQLite too
             expr = (
-                sa.select(agg(table.c[col]))
+                sa.select(agg(own.c[col]))
                 .where(
-                    table.c.res_type == res_type,
-                    table.c.res_id == R.c.res_id,
-                    table.c.param == name,
+                    own.c.res_type == res_type,
+                    own.c.res_id == R.c.res_id,
+                    own.c.param == name,
                 )
                 .scalar_subquery()
             )
