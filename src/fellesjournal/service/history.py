@@ -67,7 +67,10 @@ def history(
             H.c.patient_id,
         )
         .where(*conds)
-        .order_by(H.c.seq.desc())
+        # One resource's versions come in version order, which is their seq order: the
+        # unique index on (res_type, res_id, version) serves it, where ordering by seq
+        # made SQLite walk the type's whole history (0.3 s a note on the demo database).
+        .order_by(H.c.version.desc() if res_id is not None else H.c.seq.desc())
         .limit(count)
         .offset(offset)
     )
