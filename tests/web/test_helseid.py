@@ -12,9 +12,10 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -41,6 +42,15 @@ from tests.web.oidc_provider import (
 GP = "990001483"  # Marit Myklebust, doctor at Orkland legekontor (demo_users.py)
 GP_NAME = "Marit Myklebust"
 NOT_STAFF = "990009992"  # a well-formed HPR-nummer nobody in the directory holds
+T = TypeVar("T")
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to its end in a thread of its own: the worker may already run
+    an event loop in this thread (Playwright's sync API does, after a browser test),
+    where ``asyncio.run`` refuses."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture(scope="module")
@@ -246,20 +256,20 @@ def test_without_par_the_parameters_go_in_the_url_and_a_pem_key_signs(
         helseid_settings(ws_settings, provider.base_url, key_files["pem"])
     )
     req = oidc.SignInRequest.new()
-    location = asyncio.run(issuer.authorize_url(req))
+    location = _run(issuer.authorize_url(req))
     query = parse_qs(urlsplit(location).query)
     assert query["code_challenge"] == [req.challenge]
     assert query["code_challenge_method"] == ["S256"]
     assert query["nonce"] == [req.nonce] and query["state"] == [req.state]
     assert HPR_CLAIM.replace("claims", "scopes") in query["scope"][0]
     back = parse_qs(urlsplit(httpx.get(location).headers["location"]).query)
-    hpr = asyncio.run(issuer.redeem(back["code"][0], req, iss=back["iss"][0]))
+    hpr = _run(issuer.redeem(back["code"][0], req, iss=back["iss"][0]))
     assert hpr == GP
     # the code is used once; a callback naming another issuer is refused before it
     with pytest.raises(oidc.SignInError, match="invalid_grant"):
-        asyncio.run(issuer.redeem(back["code"][0], req, iss=back["iss"][0]))
+        _run(issuer.redeem(back["code"][0], req, iss=back["iss"][0]))
     with pytest.raises(oidc.SignInError, match="issuer"):
-        asyncio.run(issuer.redeem(back["code"][0], req, iss="https://mix-up.example"))
+        _run(issuer.redeem(back["code"][0], req, iss="https://mix-up.example"))
     assert provider.assertions[-1]["endpoint"] == "/connect/token"
 
 
