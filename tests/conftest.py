@@ -98,6 +98,7 @@ def make_settings(url: str, data_dir: Path, **overrides: object) -> Settings:
         "secret_key": "test-secret",
         "allow_test_identities": True,
         "db_pool_size": 4,
+        "worker_interval_s": 0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

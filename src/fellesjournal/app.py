@@ -32,6 +32,7 @@ from fellesjournal.terminology import preload as preload_terminology
 from fellesjournal.web.directory import Directory
 from fellesjournal.web.routes import session_middleware, workspace_routes
 from fellesjournal.web.workspace import Workspace
+from fellesjournal.workflows.worker import Worker
 
 
 def software_version() -> str:
@@ -120,7 +121,10 @@ def create_app(settings: Settings | None = None, store: SqlStore | None = None) 
         # the process: out of the collector's sight, a full collection no longer walks
         # it. Without this, every few chart pages paid ~100 ms for one (make bench).
         gc.freeze()
+        worker = Worker(store, settings)
+        worker.start()
         yield
+        worker.stop()
         sink.stop()
         if own_store:
             store.dispose()

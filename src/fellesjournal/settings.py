@@ -86,6 +86,21 @@ class Settings(BaseSettings):
     """The audit sink commits reads' events every this many milliseconds: the most a
     crashed worker process can lose of its reads' records (docs/access.md)."""
 
+    worker_interval_s: float = Field(default=2.0, ge=0)
+    """How often the server's background worker delivers the outbox and escalates
+    overdue work items (``workflows/worker.py``); 0 turns the worker off (tests, or a
+    separate ``fellesjournal outbox run``)."""
+    outbox_batch: int = Field(default=200, ge=1, le=10_000)
+    """Messages the delivery worker takes per round."""
+    outbox_timeout_s: float = Field(default=10.0, gt=0)
+    """How long one HTTP delivery may take before it counts as failed (and is retried)."""
+    outbox_receipt_timeout_s: float = Field(default=3600.0, gt=0)
+    """How long a sent message waits for its application receipt before it is sent again."""
+    outbox_retry_base_s: float = Field(default=30.0, ge=0)
+    """The first retry's delay; each further retry waits twice as long (at most an hour)."""
+    outbox_max_attempts: int = Field(default=6, ge=1)
+    """Delivery attempts before a message is failed (and the failure is a work item)."""
+
     @model_validator(mode="after")
     def _external_issuer_complete(self) -> Settings:
         if not self.oidc_issuer:

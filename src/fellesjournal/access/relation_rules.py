@@ -31,6 +31,10 @@ Choices (the lead's policy may change them through :class:`RelationSettings`):
 * Every ServiceRequest addressed to the parties is a referral unless
   ``referral_categories`` narrows it (lab orders are ServiceRequests too).
 * Statuses are matched as the ``status`` token without a system (a FHIR ``code``).
+* An open work item (a Task the unit owns: a referral to assess, a message to read, a
+  result to acknowledge) is a relation of the unit: work in its queue it could not open
+  would be lost work. A closed item (its ``executionPeriod`` ends when it is closed)
+  counts as long as a finished Encounter does, so the unit can follow up.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ REFERRAL: Final = "referral"
 FASTLEGE: Final = "fastlege"
 FASTLEGEKONTOR: Final = "fastlegekontor"
 CARE_TEAM: Final = "care-team"
+WORK_ITEM: Final = "work-item"
+WORK_ITEM_RECENT: Final = "work-item-recent"
 
 KINDS: Final = (
     FASTLEGE,
@@ -60,6 +66,8 @@ KINDS: Final = (
     REFERRAL,
     APPOINTMENT,
     CARE_TEAM,
+    WORK_ITEM,
+    WORK_ITEM_RECENT,
 )
 
 #: Parties: the references that stand for the work context.
@@ -104,6 +112,10 @@ class RelationSettings:
     #: ServiceRequest ``category`` codes that make a referral; None: every category.
     referral_categories: frozenset[str] | None = None
     care_team_statuses: frozenset[str] = frozenset({"active"})
+    #: Task statuses of open work items (``workflows/model.py`` ``OPEN``).
+    work_item_statuses: frozenset[str] = frozenset(
+        {"draft", "requested", "received", "accepted", "ready", "in-progress", "on-hold"}
+    )
 
     def __post_init__(self) -> None:
         for name in ("encounter_days", "appointment_days_before", "appointment_days_after"):
@@ -126,6 +138,8 @@ class Rule:
     #: region) rather than the party's resources: right for rules whose statuses are rare
     #: and short-lived (open Encounters) while the party's history grows for ever.
     by_status: bool = False
+    #: The date search parameter the time window reads (a Task's is ``period``).
+    date_param: str = "date"
     #: English, for ``$access-explain`` and the audit basis: ``{via}`` is the matching
     #: reference (``Organization/x``), ``{status}`` the resource's status.
     detail: str = ""
@@ -206,5 +220,26 @@ def rules(settings: RelationSettings) -> tuple[Rule, ...]:
             anyone,
             settings.care_team_statuses,
             detail="CareTeam with {via} as participant is {status}",
+        ),
+        Rule(
+            WORK_ITEM,
+            "Task",
+            "owner",
+            wide,
+            settings.work_item_statuses,
+            detail="work item (Task) owned by {via} is {status}",
+        ),
+        Rule(
+            WORK_ITEM_RECENT,
+            "Task",
+            "owner",
+            wide,
+            frozenset({"completed", "cancelled", "failed", "rejected"}),
+            ENDED,
+            date_param="period",
+            detail=(
+                f"work item (Task) owned by {{via}} was closed ({{status}}) within the last "
+                f"{settings.encounter_days} days"
+            ),
         ),
     )

@@ -332,6 +332,7 @@ def filters(rule: Rule, id_col: Any, *, status: bool = True) -> list[Clause]:
                 d,
                 rule.res_type,
                 id_col,
+                rule.date_param,
                 d.c.high > ENDED_AFTER,
                 sa.or_(d.c.high < const(DATE_MAX), d.c.low > ENDED_AFTER),
             )
@@ -339,7 +340,14 @@ def filters(rule: Rule, id_col: Any, *, status: bool = True) -> list[Clause]:
     elif rule.window == AROUND:
         d = by_owner(D, "period")
         out.append(
-            _has_date(d, rule.res_type, id_col, d.c.high > AROUND_FROM, d.c.low <= AROUND_TO)
+            _has_date(
+                d,
+                rule.res_type,
+                id_col,
+                rule.date_param,
+                d.c.high > AROUND_FROM,
+                d.c.low <= AROUND_TO,
+            )
         )
     if rule.categories is not None:
         out.append(_has_code(rule.res_type, "category", rule.categories, id_col))
@@ -370,8 +378,8 @@ def _has_code(
     return probe(sa.select(tok.c.res_id).where(*conditions))
 
 
-def _has_date(d: Any, res_type: str, id_col: Any, *conditions: Clause) -> Clause:
-    """EXISTS a ``date`` row of the resource meeting ``conditions`` (written on ``d``).
+def _has_date(d: Any, res_type: str, id_col: Any, param: str, *conditions: Clause) -> Clause:
+    """EXISTS a ``param`` date row of the resource meeting ``conditions`` (on ``d``).
 
     Probed through ``ix_idx_date_owner`` (the resource's few dates): the lookup index
     continues with ``low``, which a window on ``high`` cannot bound.
@@ -380,7 +388,7 @@ def _has_date(d: Any, res_type: str, id_col: Any, *conditions: Clause) -> Clause
         sa.select(d.c.res_id).where(
             d.c.res_type == const(res_type),
             d.c.res_id == id_col,
-            d.c.param == const("date"),
+            d.c.param == const(param),
             *conditions,
         )
     )

@@ -101,11 +101,30 @@ OPERATIONS: tuple[Operation, ...] = (
         type_level=True,
     ),
     Operation(
+        "queues",
+        "https://fellesjournal.no/fhir/OperationDefinition/Task-queues",
+        ("Task",),
+        instance=False,
+        type_level=True,
+    ),
+    Operation(
         "duplicates",
         "https://fellesjournal.no/fhir/OperationDefinition/Patient-duplicates",
         ("Patient",),
         instance=False,
         type_level=True,
+    ),
+)
+
+
+#: Operations on the whole server (``[base]/$name``).
+SYSTEM_OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "process-message",
+        "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message",
+        (),
+        instance=False,
+        type_level=False,
     ),
 )
 
@@ -198,7 +217,7 @@ def capability_statement(
                 "interaction": [{"code": c} for c in SYSTEM_INTERACTIONS],
                 "operation": [
                     {"name": op.name, "definition": op.definition}
-                    for op in OPERATIONS
+                    for op in (*OPERATIONS, *SYSTEM_OPERATIONS)
                     if not op.resource_types
                 ],
             }

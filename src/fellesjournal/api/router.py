@@ -18,6 +18,7 @@ from fellesjournal.api import (
     system,
     terminology,
     type_level,
+    workflows,
 )
 from fellesjournal.api.conformance import find_operation
 from fellesjournal.api.request import FhirRequest
@@ -39,6 +40,10 @@ _OPERATION_HANDLERS: dict[str, Handler] = {
     "lookup": terminology.codesystem_lookup,
     "expand": terminology.valueset_expand,
     "validate-code": terminology.validate_code,  # CodeSystem or ValueSet, by the path
+    "queues": workflows.queue_dashboard,
+}
+_SYSTEM_OPERATION_HANDLERS: dict[str, Handler] = {
+    "process-message": workflows.process_message,
 }
 
 
@@ -117,6 +122,11 @@ def dispatch(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirRespon
         return _pick(req, {"GET": _system_history})(req, repo, base)
     if p[0] == "_search" and n == 1:
         return _pick(req, {"POST": _system_search, "GET": _system_search})(req, repo, base)
+    if n == 1 and p[0].startswith("$"):
+        handler = _SYSTEM_OPERATION_HANDLERS.get(p[0][1:])
+        if handler is None:
+            raise error(404, "not-supported", f"operation {p[0]} is not supported at the base")
+        return _pick(req, {"POST": handler})(req, repo, base)
     ensure_type(p[0])
     if n == 1:
         return _pick(

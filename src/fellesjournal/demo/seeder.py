@@ -93,6 +93,7 @@ def seed_population(
     """
     if patients < 0:
         raise DemoError("the number of patients must be 0 or more")
+    repo = repo.historical()  # the population's past starts no workflows
     allow_test = repo.settings.allow_test_identities
     if not allow_test:
         raise DemoError(

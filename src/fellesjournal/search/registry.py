@@ -182,6 +182,13 @@ class Unsupported:
     component: int | None = None
 
 
+#: Types R4's Patient CompartmentDefinition leaves out that are a patient's record here.
+#: A Task (a work item: a referral to assess, a result to acknowledge) names its patient
+#: in ``for`` and is as private as the rest of the record; R4 leaves Task out of every
+#: compartment, so without this every health worker could read every work item.
+COMPARTMENT_ADDITIONS: dict[str, tuple[str, ...]] = {"Task": ("patient",)}
+
+
 class Registry:
     """Lookup of search parameters per resource type, with compiled expressions."""
 
@@ -216,6 +223,8 @@ class Registry:
         for entry in (patient_compartment or {}).get("resource", ()):
             if entry.get("param"):
                 self._compartment[entry["code"]] = tuple(entry["param"])
+        for res_type, params in COMPARTMENT_ADDITIONS.items():
+            self._compartment.setdefault(res_type, params)
         if "Patient" in self._compartment:
             self._compartment["Patient"] = ("{def}", *self._compartment["Patient"])
         self._compiled: dict[str, CompiledExpression] = {}
@@ -324,5 +333,7 @@ def load_registry() -> Registry:
     data["params"] = (
         data["params"] + json.loads(_read_data("no-basis-search-parameters.json"))["params"]
     )
+    # Fellesjournal's own: work items (Task) by due date and by who has taken them.
+    data["params"] += json.loads(_read_data("fellesjournal-search-parameters.json"))["params"]
     compartment = json.loads(_read_data("CompartmentDefinition-patient.json"))
     return Registry(data, compartment)

@@ -19,3 +19,8 @@ class RequestContext:
     audited: bool = True
     """False only for the infrastructure's own lookups (resolving a citizen's token),
     which disclose nothing to anyone."""
+    workflows: bool = True
+    """False when loading history (``fellesjournal import``, the demo seed): writes start
+    no workflows (``workflows/reactions.py``)."""
+    workflow_depth: int = 0
+    """How deep in reactions to reactions this context writes (0: the caller's own)."""

@@ -204,9 +204,11 @@ def run_import(
 ) -> ImportSummary:
     """Import every file under ``paths``, committing about every ``commit_every`` resources.
 
-    The summary is the acknowledgement: everything it counts has been committed.
+    The summary is the acknowledgement: everything it counts has been committed. An
+    import loads history: it starts no workflows (no work items for 2015's results).
     ``progress(result)`` is called after each file.
     """
+    repo = repo.historical()  # loading history starts no workflows
     summary = ImportSummary()
     files = discover(paths)
     allow_test = repo.settings.allow_test_identities

@@ -18,6 +18,7 @@ import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 import jsonpatch
@@ -44,6 +45,7 @@ from fellesjournal.settings import Settings
 from fellesjournal.store import schema
 from fellesjournal.store.base import StoredResource, WriteOp, WriteResult
 from fellesjournal.store.sql import SqlStore, SqlTransaction
+from fellesjournal.workflows import reactions, rules
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,6 +78,10 @@ def _same_record(restrict: Callable[[sa.Table], Any], patient_id: str) -> Callab
         return same if rest is None else sa.or_(same, rest)
 
     return clause
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def audited(method: F) -> F:
@@ -119,6 +125,25 @@ class GuardedRepository:
             max_count=settings.max_page_size,
             strict=ctx.strict,
         )
+
+    def historical(self) -> GuardedRepository:
+        """This repository for loading history (an import, the demo seed): the same
+        actor and audit, but its writes start no workflows (``workflows/reactions.py``)."""
+        ctx = dataclasses.replace(self.ctx, workflows=False)
+        return GuardedRepository(
+            self.store, self.settings, ctx, sink=self.trail._sink, defer_audit=self.defer_audit
+        )
+
+    def workflow_engine(self, depth: int) -> GuardedRepository:
+        """The repository the workflows write through when this one's writes react: the
+        workflow engine's system actor, this request's id, audited in the same way."""
+        ctx = dataclasses.replace(
+            self.ctx,
+            actor=reactions.WORKFLOW_ACTOR,
+            workflow_depth=depth,
+            strict=False,
+        )
+        return GuardedRepository(self.store, self.settings, ctx, defer_audit=True)
 
     # -- guard ----------------------------------------------------------------------------
 
@@ -704,6 +729,7 @@ class GuardedRepository:
                         op.resource = confidentiality.restore_protected(
                             op.resource, jsonio.loads(current.content)
                         )
+        previous = self._workflow_rules(tx, ops, currents)
         identity.check_unique(tx, ops, self.patients_with_identifier)
         results = tx.apply_many(ops)
         for op, result in zip(ops, results, strict=True):
@@ -715,7 +741,51 @@ class GuardedRepository:
                 by_action.setdefault(_ACTION[op.method], []).append(result.stored)
         for action, stored in by_action.items():
             self.gate.changed(tx, action, stored)
+        if self.ctx.workflows and previous is not None:
+            reactions.react(
+                self,
+                tx,
+                [op for op, r in zip(ops, results, strict=True) if not r.noop],
+                [r.stored for r in results if not r.noop],
+                {
+                    j: previous[i]
+                    for j, i in enumerate(i for i, r in enumerate(results) if not r.noop)
+                    if i in previous
+                },
+                self.ctx.workflow_depth,
+            )
         return [self._disclosed(r) for r in results]
+
+    def _workflow_rules(
+        self,
+        tx: SqlTransaction,
+        ops: list[WriteOp],
+        currents: dict[int, StoredResource | None],
+    ) -> dict[int, dict[str, Any] | None] | None:
+        """Apply the work-item rules to the Tasks in ``ops`` (422 on a broken one) and
+        return, by position, the content before each write that starts workflows (None
+        when no write does)."""
+        previous: dict[int, dict[str, Any] | None] | None = None
+        for i, op in enumerate(ops):
+            is_task = op.res_type == "Task"
+            reacts = self.ctx.workflows and reactions.reacts_to(op.res_type)
+            if not (is_task or reacts):
+                continue
+            if op.method == "POST":
+                before = None
+            else:
+                current = currents[i] if i in currents else tx.read(op.res_type, op.res_id)
+                before = (
+                    None
+                    if current is None or current.deleted or current.content is None
+                    else dict(jsonio.loads(current.content))
+                )
+            if is_task and op.resource is not None:
+                rules.check_task(self.ctx.actor, op.resource, before, _now_iso())
+            if reacts:
+                previous = previous if previous is not None else {}
+                previous[i] = before
+        return previous
 
     def audit_append(self, tx: SqlTransaction, events: list[dict[str, Any]]) -> list[int]:
         """Append events made by an operation (a merge, break-the-glass) in its

@@ -202,5 +202,34 @@ audit_head = sa.Table(
 )
 """One row: the last seq and hash of ``audit_log``, moved in the appending transaction."""
 
-SCHEMA_REVISION = "0004"
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("message_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("sender", sa.String(ID_LEN + 16), nullable=False),
+    sa.Column("recipient", sa.String(ID_LEN + 16), nullable=False),
+    sa.Column("patient_id", sa.String(ID_LEN)),
+    sa.Column("focus", sa.String(200), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("created", sa.BigInteger, nullable=False),
+    sa.Column("updated", sa.BigInteger, nullable=False),
+    sa.Column("next_attempt", sa.BigInteger, nullable=False),
+    sa.Column("sent", sa.BigInteger),
+    sa.Column("delivered", sa.BigInteger),
+    sa.Column("last_error", sa.Text),
+    sa.Column("receipt", sa.Text),
+    sa.Index("ix_outbox_due", "state", "next_attempt"),
+    sa.Index("ix_outbox_sender", "sender", "state"),
+    sa.Index("ix_outbox_recipient", "recipient", "state"),
+    sa.Index("ix_outbox_patient", "patient_id"),
+    sa.Index("ix_outbox_created", "created"),
+)
+"""The transactional outbox: one row per message and recipient, written in the
+transaction of the clinical change that sends it; moved through queued → sent →
+delivered | failed by the delivery worker (``workflows/outbox.py``). Times in µs."""
+
+SCHEMA_REVISION = "0005"
 """The Alembic head this code expects; the server refuses to start on any other."""
