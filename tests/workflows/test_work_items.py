@@ -100,3 +100,9 @@ def test_an_open_work_item_needs_an_owner(world: World) -> None:
     r = world.system.post("/fhir/Task", json=task)
     assert r.status_code == 422, r.text
     assert "owner" in r.text
+
+
+def test_an_isolated_world_is_a_copy_of_its_own(isolated: World, world: World) -> None:
+    patient = isolated.patient()
+    assert isolated.read(f"Patient/{patient}")["id"] == patient
+    assert world.system.get(f"/fhir/Patient/{patient}").status_code == 404
