@@ -39,6 +39,13 @@ INVALID = {
     "Questionnaire-qs1.json",
     # ImplementationGuide without the required name, status, ... (an R5-era draft)
     "ig-r4.json",
+    # Open Tasks without an owner: refused here, a work item must sit in someone's queue
+    # (workflows/rules.py; docs/workflows.md)
+    "Task-fm-example1.json",
+    "Task-fm-example2.json",
+    "Task-fm-example3.json",
+    "Task-fm-example4.json",
+    "Task-fm-example5.json",
 }
 
 

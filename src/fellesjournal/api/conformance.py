@@ -114,6 +114,27 @@ OPERATIONS: tuple[Operation, ...] = (
         instance=False,
         type_level=True,
     ),
+    Operation(
+        "assess",
+        "https://fellesjournal.no/fhir/OperationDefinition/ServiceRequest-assess",
+        ("ServiceRequest",),
+        instance=True,
+        type_level=False,
+    ),
+    Operation(
+        "start-care",
+        "https://fellesjournal.no/fhir/OperationDefinition/ServiceRequest-start-care",
+        ("ServiceRequest",),
+        instance=True,
+        type_level=False,
+    ),
+    Operation(
+        "breaches",
+        "https://fellesjournal.no/fhir/OperationDefinition/ServiceRequest-breaches",
+        ("ServiceRequest",),
+        instance=False,
+        type_level=True,
+    ),
 )
 
 

@@ -14,6 +14,7 @@ from fellesjournal.api import (
     instance,
     mpi,
     operations,
+    referrals,
     review,
     system,
     terminology,
@@ -41,6 +42,9 @@ _OPERATION_HANDLERS: dict[str, Handler] = {
     "expand": terminology.valueset_expand,
     "validate-code": terminology.validate_code,  # CodeSystem or ValueSet, by the path
     "queues": workflows.queue_dashboard,
+    "assess": referrals.assess,
+    "start-care": referrals.start_care,
+    "breaches": referrals.breaches,
 }
 _SYSTEM_OPERATION_HANDLERS: dict[str, Handler] = {
     "process-message": workflows.process_message,

@@ -22,6 +22,7 @@ from fellesjournal.cli.common import system_repo as _system_repo
 from fellesjournal.cli.demo import demo_app
 from fellesjournal.cli.mpi import mpi_app
 from fellesjournal.cli.org import org_app
+from fellesjournal.cli.referrals import referrals_app
 from fellesjournal.cli.workflows import outbox_app, queues_app
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ app.add_typer(org_app, name="org")
 app.add_typer(audit_app, name="audit")
 app.add_typer(queues_app, name="queues")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(referrals_app, name="referrals")
 
 
 @app.command()

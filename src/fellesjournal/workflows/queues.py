@@ -149,7 +149,7 @@ def check(repo: GuardedRepository, now: datetime | None = None) -> list[Violatio
             if model.is_open(task):
                 found += _check_open(ref, task, known)
             elif task.get("status") in model.CLOSED:
-                if not model.reason_text(task):
+                if not model.reason_text(task) and kind != "?":
                     found.append(Violation("closed-without-reason", ref, "closed without a reason"))
                 if model.extension_value(task, model.CLOSED_BY_URL) is None:
                     found.append(

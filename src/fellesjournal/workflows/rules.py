@@ -1,7 +1,8 @@
 """The work-item rules the repository enforces on every Task write, from any client.
 
 * An open Task has an owner (``Task.owner``): work without an owner sits in no queue.
-* Closing a Task (an open status, or none, to a closed one) needs a reason
+* Closing a Task (an open status to a closed one; or a work item of ours, by its
+  ``code``, written closed from the start) needs a reason
   (``statusReason``); the repository stamps who closed it and when, from the request's
   actor, over whatever the client sent, and ends its ``executionPeriod`` then. A closed
   Task keeps its stamps when it is written again; reopening it clears them.
@@ -64,6 +65,10 @@ def check_task(actor: Actor, resource: Resource, current: Resource | None, now: 
             del resource["extension"]
         if not model.reason_text(resource) and current.get("statusReason"):
             resource["statusReason"] = current["statusReason"]
+        return
+    # A Task written closed from the start (a finished task from another system, an
+    # example) was never anyone's open work: only our work items need the reason then.
+    if current is None and model.kind_of(resource) is None:
         return
     if not model.reason_text(resource):
         raise error(
