@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from fellesjournal.api import (
     access,
+    adt,
     instance,
     mpi,
     operations,
@@ -42,6 +43,10 @@ _OPERATION_HANDLERS: dict[str, Handler] = {
     "expand": terminology.valueset_expand,
     "validate-code": terminology.validate_code,  # CodeSystem or ValueSet, by the path
     "queues": workflows.queue_dashboard,
+    "discharge-ready": adt.discharge_ready,
+    "discharge-ready-reply": adt.discharge_ready_reply,
+    "discharge-ready-withdraw": adt.discharge_ready_withdraw,
+    "discharge-ready-billing": adt.discharge_ready_billing,
     "assess": referrals.assess,
     "start-care": referrals.start_care,
     "breaches": referrals.breaches,

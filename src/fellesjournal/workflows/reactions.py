@@ -43,6 +43,8 @@ REACTIONS: Final[dict[str, tuple[str, ...]]] = {
     "DiagnosticReport": ("results:on_result",),
     "Observation": ("results:on_result",),
     "Encounter": ("adt:on_encounter",),
+    "DocumentReference": ("adt:on_document",),
+    "Composition": ("adt:on_document",),
 }
 
 #: Reactions that write resources which react again stop at this depth (a guard against
