@@ -100,6 +100,13 @@ class Settings(BaseSettings):
     """The first retry's delay; each further retry waits twice as long (at most an hour)."""
     outbox_max_attempts: int = Field(default=6, ge=1)
     """Delivery attempts before a message is failed (and the failure is a work item)."""
+    result_error_queue_unit: str = "stolav-akuttmottak"
+    """The unit (``Organization`` id) whose queue is the region's error queue for results
+    that match no patient or order (``workflows/results.py``; domain.md §2 P2). It must
+    be a member unit with staff, or ``fellesjournal queues check`` names every item in it.
+    The default is St. Olavs' emergency department: staffed around the clock with doctors
+    who can judge an unmatched result's urgency, and the seeded region has no laboratory
+    unit of its own; set the lab's or the trust's service desk unit where one exists."""
 
     @model_validator(mode="after")
     def _external_issuer_complete(self) -> Settings:

@@ -108,6 +108,13 @@ OPERATIONS: tuple[Operation, ...] = (
         type_level=True,
     ),
     Operation(
+        "acknowledge",
+        "https://fellesjournal.no/fhir/OperationDefinition/DiagnosticReport-acknowledge",
+        ("DiagnosticReport", "Observation"),
+        instance=True,
+        type_level=False,
+    ),
+    Operation(
         "duplicates",
         "https://fellesjournal.no/fhir/OperationDefinition/Patient-duplicates",
         ("Patient",),

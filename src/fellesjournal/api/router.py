@@ -16,6 +16,7 @@ from fellesjournal.api import (
     mpi,
     operations,
     referrals,
+    results,
     review,
     system,
     terminology,
@@ -50,6 +51,7 @@ _OPERATION_HANDLERS: dict[str, Handler] = {
     "assess": referrals.assess,
     "start-care": referrals.start_care,
     "breaches": referrals.breaches,
+    "acknowledge": results.acknowledge,
 }
 _SYSTEM_OPERATION_HANDLERS: dict[str, Handler] = {
     "process-message": workflows.process_message,
