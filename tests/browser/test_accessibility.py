@@ -133,6 +133,19 @@ def _dose_form(page: Page, demo: Demo) -> None:
     page.goto(f"/patients/{patient['id']}/medications/{statement['id']}/dose")
 
 
+def _failed_delivery(page: Page, demo: Demo) -> None:
+    page.goto("/queues?status=open&kind=delivery-failure")
+    page.locator("table.queue a.failure").first.click()
+    expect(page.locator("#close-reason")).to_be_visible()
+
+
+def _close_refused(page: Page, demo: Demo) -> None:
+    _failed_delivery(page, demo)
+    page.locator("#close-reason").fill("   ")  # passes `required`; the server wants words
+    page.locator("#close").click()
+    expect(page.locator("#close-error")).to_be_visible()
+
+
 def _signed_out(page: Page, demo: Demo) -> None:
     page.goto("/")
     page.locator(".who button[type=submit]").click()
@@ -175,6 +188,12 @@ PAGES: list[Visit] = [
     Visit("change a dose", GP, _dose_form),
     Visit("no access: break the glass", GP, _open(lambda d: f"/patients/{d.stranger['id']}")),
     Visit("review queue", PRIVACY_OFFICER, _review_queue),
+    Visit("work queue (ward)", WARD_NURSE, _open("/queues")),
+    Visit("work queue, escalated (home care)", HOME_NURSE, _open("/queues?status=escalated")),
+    Visit("work queue, closed recently", WARD_NURSE, _open("/queues?status=closed")),
+    Visit("work item: failed delivery", WARD_NURSE, _failed_delivery),
+    Visit("work item, close without a reason", WARD_NURSE, _close_refused),
+    Visit("queue dashboard", WARD_NURSE, _open("/queues/dashboard")),
     Visit("signed out", GP, _signed_out),
     Visit("bad request", GP, _open("/patients?q=%00")),
     Visit("forbidden", GP, _open("/review")),

@@ -1,8 +1,10 @@
 """``fellesjournal demo``: the synthetic demo population and the built-in demo set.
 
 * ``demo seed`` writes the region, then a deterministic synthetic population living in
-  it (:mod:`fellesjournal.demo.population`), with a progress bar; ``--if-empty`` does
-  nothing when patients exist (``make run`` uses it).
+  it (:mod:`fellesjournal.demo.population`), with a progress bar, then the demo's work
+  items through the workflows (:mod:`fellesjournal.demo.workflows`: referrals, results,
+  messages, an escalated item, a failed delivery); ``--if-empty`` does nothing when
+  patients exist (``make run`` uses it).
 * ``demo load`` loads the nine built-in demo resources (the older, smaller demo).
 
 Errors are one line on stderr and exit code 1.
@@ -44,6 +46,7 @@ def demo_seed(
 ) -> None:
     """Write the region and a deterministic synthetic population living in it."""
     from fellesjournal.demo.seeder import DemoError, patients_exist, seed_population, with_members
+    from fellesjournal.demo.workflows import seed_work_items
     from fellesjournal.region.options import RegionError, list_memberships, seed_region
     from fellesjournal.region.seed import build_region
 
@@ -86,6 +89,10 @@ def demo_seed(
             raise fail(str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - a database failure: one line, exit 1
             raise fail(f"seeding stopped: {str(exc).splitlines()[0]}") from None
+    try:
+        items = seed_work_items(repo, anchor)
+    except Exception as exc:  # noqa: BLE001 - a database failure: one line, exit 1
+        raise fail(f"seeding the work items stopped: {str(exc).splitlines()[0]}") from None
     merges = f", {summary.merged} duplicates merged" if summary.merged else ""
     if summary.merge_skipped:
         merges += f", {summary.merge_skipped} merges skipped"
@@ -94,6 +101,12 @@ def demo_seed(
         f"{summary.seconds:.1f} s ({summary.rate:,.0f} resources/s){merges}",
         soft_wrap=True,
     )
+    if items is not None:
+        err.print(
+            f"work items: {items.items} open, {items.delivered} messages delivered, "
+            f"{items.failed} failed delivery, {items.escalated} escalated",
+            soft_wrap=True,
+        )
 
 
 @demo_app.command("load")

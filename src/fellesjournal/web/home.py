@@ -3,8 +3,9 @@
 What the unit has now: patients with an Encounter in progress at the unit (the ward
 list), today's Appointments at the unit, the patients in the unit's active
 EpisodesOfCare (home care), and at a GP office the patients listed with the office or
-the doctor (fastlegeliste). The work queues come with the workflows; until then the
-page says so. Every list is a guarded search as the signed-in health worker.
+the doctor (fastlegeliste). The unit's work queues are a box of counts (open items by kind,
+overdue, escalated) linking to ``/queues`` (``web/queue_data.py``). Every list is a
+guarded search as the signed-in health worker.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 from starlette.responses import Response
 
+from fellesjournal.access import roles
 from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import FhirError
 from fellesjournal.service.repository import GuardedRepository
 from fellesjournal.web.directory import person_name
+from fellesjournal.web.queue_data import today_in_oslo, unit_counts
 from fellesjournal.web.render import render
 from fellesjournal.web.workspace import Workspace, answers
 
@@ -69,9 +72,13 @@ class Home:
             [("organization", unit), ("status", "active"), ("_count", str(LIST_SIZE))],
             "patient",
         )
+        queues = (
+            unit_counts(repo, today_in_oslo()) if roles.allows(work.role, "read", "Task") else None
+        )
         return render(
             request,
             "home.html",
+            queues=queues,
             admitted=admitted,
             appointments=appointments,
             home_care=home_care,

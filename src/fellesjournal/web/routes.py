@@ -27,6 +27,7 @@ from fellesjournal.web.medication_changes import MedicationChangePages
 from fellesjournal.web.medications import MedicationPages
 from fellesjournal.web.notes import NotePages
 from fellesjournal.web.patients import Patients
+from fellesjournal.web.queues import QueuePages
 from fellesjournal.web.review import ReviewPages
 from fellesjournal.web.signin import SignIn
 from fellesjournal.web.vitals import VitalsPage
@@ -59,6 +60,7 @@ def workspace_routes(ws: Workspace) -> list[BaseRoute]:
     allergies, critical = AllergyPages(ws), CriticalInfoPages(ws)
     med_changes = MedicationChangePages(ws)
     notes = NotePages(ws)
+    queues = QueuePages(ws)
     return [
         Route("/", home.page),
         Route("/signin", signin.start),
@@ -103,6 +105,13 @@ def workspace_routes(ws: Workspace) -> list[BaseRoute]:
             notes.entered_in_error,
             methods=["GET", "POST"],
         ),
+        Route("/queues", queues.queue),
+        Route("/queues/dashboard", queues.dashboard),
+        Route("/queues/items/{task_id}", queues.item),
+        Route("/queues/items/{task_id}/take", queues.take, methods=["POST"]),
+        Route("/queues/items/{task_id}/release", queues.release, methods=["POST"]),
+        Route("/queues/items/{task_id}/close", queues.close, methods=["POST"]),
+        Route("/queues/items/{task_id}/assess", queues.assess, methods=["POST"]),
         Route("/review", review.queue),
         Route("/review/mark", review.mark, methods=["POST"]),
         Route("/auth/authorize", issuer.authorize, methods=["GET", "POST"]),
