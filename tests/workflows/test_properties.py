@@ -1,8 +1,10 @@
 """Random sequences of workflow actions never leave an orphan work item.
 
 A Hypothesis state machine sends messages between units (members and a unit outside the
-shared record), runs delivery rounds, takes, releases, closes (with and without a
-reason) and reopens work items, and escalates at random times. After every step the
+shared record), refers patients (to a member clinic and to one outside), assesses the
+referrals with every outcome, admits and discharges a patient with home care, runs
+delivery rounds, takes, closes (with and without a reason) and reopens work items, and
+escalates at random times. After every step the
 invariant of ``fellesjournal queues check`` holds, every work item the machine has seen
 still exists, and none was closed without a reason and an actor.
 """
@@ -17,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from fellesjournal.region.model import Staff
-from fellesjournal.workflows import messages, model, queues
+from fellesjournal.workflows import messages, model, queues, referral
 from tests.workflows.conftest import World, staff
 
 MEMBERS = (
@@ -28,6 +30,12 @@ MEMBERS = (
 )
 OUTSIDE = "kommune-1511-hjemmetjeneste"  # holds an option: not a member, no address
 KINDS = ("foresporsel", "helseopplysninger", "dialogmelding", "utskrivningsklar")
+GP = "kommune-5001-fastlegekontor-1"
+CLINICS = ("stolav-hjerte-poliklinikk", "kommune-1511-legevakt")  # a member, an outsider
+WARD = "stolav-hjerte-sengepost"
+HOME_CARE = "kommune-5001-hjemmetjeneste-1"
+OUTCOMES = ("right", "no-right", "rejected", "sent-on")
+V3 = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 #: What the runs reached, so that the test fails if the machine stops exercising them.
 SEEN_KINDS: set[str | None] = set()
 SEEN_CLOSED: set[str] = set()
@@ -46,7 +54,23 @@ def _machine(world: World) -> type[RuleBasedStateMachine]:
     class Workflows(RuleBasedStateMachine):
         @initialize()
         def start(self) -> None:
-            self.patients = [world.patient() for _ in range(2)]
+            self.patients = [world.patient(gp=staff(GP, "doctor")) for _ in range(2)]
+            episode = {
+                "resourceType": "EpisodeOfCare",
+                "status": "active",
+                "patient": {"reference": f"Patient/{self.patients[0]}"},
+                "managingOrganization": {"reference": f"Organization/{HOME_CARE}"},
+            }
+            assert world.system.post("/fhir/EpisodeOfCare", json=episode).status_code == 201
+            self.referrals: list[str] = []
+            self.stays: list[str] = []
+            self.now = dt.datetime.now(dt.UTC)
+            # Every workflow once, so that each run starts from real work in the queues;
+            # the random steps then interleave more of it.
+            self.send(WARD, OUTSIDE, "foresporsel", 0)
+            self.send(WARD, HOME_CARE, "utskrivningsklar", 0)
+            self.refer(CLINICS[0], 1, False)
+            self.assess(0, "right")
             self.seen: set[str] = set()
             self.now = dt.datetime.now(dt.UTC)
 
@@ -79,6 +103,76 @@ def _machine(world: World) -> type[RuleBasedStateMachine]:
             )
             r = world.system.post("/fhir/Communication", json=body)
             assert r.status_code == 201, r.text
+
+        @rule(clinic=st.sampled_from(CLINICS), which=st.integers(0, 1), urgent=st.booleans())
+        def refer(self, clinic: str, which: int, urgent: bool) -> None:
+            body = {
+                "resourceType": "ServiceRequest",
+                "status": "active",
+                "intent": "order",
+                "priority": "urgent" if urgent else "routine",
+                "category": [{"coding": [{"system": referral.SNOMED, "code": "3457005"}]}],
+                "subject": {"reference": f"Patient/{self.patients[which]}"},
+                "performer": [{"reference": f"Organization/{clinic}"}],
+            }
+            r = world.as_staff(staff(GP, "doctor")).post("/fhir/ServiceRequest", json=body)
+            assert r.status_code == 201, r.text
+            self.referrals.append(r.json()["id"])
+
+        @rule(pick=st.integers(0, 50), outcome=st.sampled_from(OUTCOMES))
+        def assess(self, pick: int, outcome: str) -> None:
+            if not self.referrals:
+                return
+            sr = self.referrals[pick % len(self.referrals)]
+            parts: list[dict[str, Any]] = [{"name": "outcome", "valueCode": outcome}]
+            if outcome == "right":
+                deadline = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+                parts.append({"name": "deadline", "valueDate": deadline})
+            else:
+                parts.append({"name": "reason", "valueString": "Vurdert"})
+            if outcome == "sent-on":
+                parts.append(
+                    {
+                        "name": "sentOnTo",
+                        "valueReference": {"reference": f"Organization/{CLINICS[0]}"},
+                    }
+                )
+            doctor = world.as_staff(staff(CLINICS[0], "doctor"))
+            r = doctor.post(
+                f"/fhir/ServiceRequest/{sr}/$assess",
+                json={"resourceType": "Parameters", "parameter": parts},
+            )
+            # Assessed already, or outside the record (assessed there): refused, no change.
+            assert r.status_code in (200, 403, 404, 409), r.text
+            for p in r.json().get("parameter", []) if r.status_code == 200 else []:
+                if p["name"] == "newReferral":
+                    self.referrals.append(p["valueReference"]["reference"].split("/")[1])
+
+        @rule(which=st.integers(0, 1))
+        def admit(self, which: int) -> None:
+            body = {
+                "resourceType": "Encounter",
+                "status": "in-progress",
+                "class": {"system": V3, "code": "IMP"},
+                "subject": {"reference": f"Patient/{self.patients[which]}"},
+                "serviceProvider": {"reference": f"Organization/{WARD}"},
+                "period": {"start": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
+            }
+            r = world.as_staff(staff(WARD, "nurse")).post("/fhir/Encounter", json=body)
+            assert r.status_code == 201, r.text
+            self.stays.append(r.json()["id"])
+
+        @rule(pick=st.integers(0, 50))
+        def discharge(self, pick: int) -> None:
+            if not self.stays:
+                return
+            enc_id = self.stays.pop(pick % len(self.stays))
+            enc = world.read(f"Encounter/{enc_id}")
+            enc["status"] = "finished"
+            enc["period"]["end"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            enc.pop("meta", None)
+            r = world.as_staff(staff(WARD, "nurse")).put(f"/fhir/Encounter/{enc_id}", json=enc)
+            assert r.status_code == 200, r.text
 
         @rule()
         def deliver(self) -> None:
@@ -164,8 +258,8 @@ def _machine(world: World) -> type[RuleBasedStateMachine]:
 def test_random_workflow_actions_leave_no_orphan(world: World) -> None:
     machine = _machine(world)
     machine.TestCase.settings = settings(
-        max_examples=12,
-        stateful_step_count=16,
+        max_examples=6,
+        stateful_step_count=14,
         deadline=None,
         derandomize=True,
         database=None,
@@ -173,5 +267,11 @@ def test_random_workflow_actions_leave_no_orphan(world: World) -> None:
     )
     machine.TestCase().runTest()
     # The machine must have reached the paths it is there to test.
-    assert {model.MESSAGE, model.DISCHARGE_READY, model.DELIVERY_FAILURE} <= SEEN_KINDS
+    assert {
+        model.MESSAGE,
+        model.DISCHARGE_READY,
+        model.DELIVERY_FAILURE,
+        model.REFERRAL_ASSESSMENT,
+        model.WAITING_LIST,
+    } <= SEEN_KINDS
     assert SEEN_CLOSED

@@ -51,6 +51,14 @@ def check_task(actor: Actor, resource: Resource, current: Resource | None, now: 
                 "Task.owner",
             )
         _clear_close_stamps(resource)
+        if (
+            current is not None
+            and current.get("status") in model.CLOSED
+            and resource.get("statusReason") == current.get("statusReason")
+        ):
+            # Reopened: the close's reason goes with the close, so that closing it again
+            # needs a reason of its own (found by tests/workflows/test_properties.py).
+            resource.pop("statusReason", None)
         return
     if status not in model.CLOSED:
         return
