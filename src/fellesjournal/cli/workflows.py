@@ -9,6 +9,9 @@
   every minute).
 * ``outbox run [--once]``: deliver queued messages (the server's worker does this too).
 * ``outbox status``: messages per state.
+* ``outbox reconcile [--date YYYY-MM-DD]``: the day's messages expected against delivered
+  per message kind and recipient (default: yesterday); exit 1 when any is missing or
+  failed.
 """
 
 from __future__ import annotations
@@ -74,13 +77,12 @@ def outbox_run(
     interval: Annotated[float, typer.Option(help="Seconds between rounds.")] = 2.0,
 ) -> None:
     """Deliver queued messages: one round with --once, otherwise until interrupted."""
-    import httpx
-
+    from fellesjournal.workflows.delivery import http_client
     from fellesjournal.workflows.worker import Worker
 
     conf = settings()
     worker = Worker(system_repo(conf).store, conf)
-    with httpx.Client(timeout=conf.outbox_timeout_s) as client:
+    with http_client(conf) as client:
         while True:
             stats = worker.round(client)
             if stats.handled:
@@ -112,3 +114,50 @@ def outbox_status() -> None:
         typer.echo(f"{sender:50} {state:10} {count:>8}")
     if any(state == outbox.FAILED for (_, state) in counts):
         raise fail("some messages failed: see the senders' delivery-failure queues")
+
+
+@outbox_app.command("reconcile")
+def outbox_reconcile(
+    day: Annotated[
+        str | None,
+        typer.Option("--date", help="The day (YYYY-MM-DD, Norwegian time); default yesterday."),
+    ] = None,
+) -> None:
+    """Compare what each message kind and recipient should have received on a day with
+    what was delivered; exit 1 when anything is missing or failed."""
+    from datetime import date
+
+    from fellesjournal.workflows import reconcile
+
+    try:
+        when = date.fromisoformat(day) if day else reconcile.default_day()
+    except ValueError:
+        raise fail(f"--date must be YYYY-MM-DD, not {day!r}", 2) from None
+    report = reconcile.reconcile(system_repo(settings()), when)
+    typer.echo(f"Reconciliation of {when.isoformat()} (Europe/Oslo)")
+    columns = ("expected", "delivered", "pending", "failed", "missing", "unexpected")
+    typer.echo(f"{'message kind':28} {'recipient':44} " + " ".join(f"{c:>10}" for c in columns))
+    for line in report.lines:
+        counts = " ".join(f"{getattr(line, c):>10}" for c in columns)
+        flag = "" if line.in_order else "  <--"
+        typer.echo(f"{line.kind[:28]:28} {line.recipient_name[:44]:44} {counts}{flag}")
+    totals = " ".join(f"{report.total(c):>10}" for c in columns)
+    typer.echo(f"{'total':28} {'':44} {totals}")
+    for comm, recipient in report.missing:
+        typer.echo(f"missing: {comm} to {recipient} has no outbox row")
+    for item in report.failed:
+        typer.echo(
+            f"failed: {item.focus} to {item.recipient} (message {item.message_id}): "
+            f"{item.last_error}"
+        )
+    for item in report.unexpected:
+        typer.echo(
+            f"unexpected: message {item.message_id} ({item.kind}, {item.focus}) to "
+            f"{item.recipient}: nothing sent that day explains it"
+        )
+    if not report.ok:
+        raise fail(
+            f"{len(report.missing)} message(s) missing, {len(report.failed)} failed on "
+            f"{when.isoformat()}"
+        )
+    err.print(f"every message expected on {when.isoformat()} is delivered or under way")

@@ -132,13 +132,106 @@ def claim(tx: SqlTransaction, item: OutboxItem, lease_until: int) -> bool:
     return bool(result.rowcount == 1)
 
 
-def update(tx: SqlTransaction, item_id: int, **values: Any) -> None:
+def claim_due(tx: SqlTransaction, at: int, limit: int, lease_until: int) -> list[OutboxItem]:
+    """Take the due rows (:func:`due`, at most ``limit``) for this worker until
+    ``lease_until``; the rows taken (another process may have taken some meanwhile: on
+    PostgreSQL its update holds them, and ours finds them no longer due)."""
+    found = due(tx, at, limit)
+    if not found:
+        return []
+    ids = [item.id for item in found]
+    tx.execute(
+        outbox.update()
+        .where(
+            outbox.c.id.in_(ids),
+            outbox.c.state.in_((QUEUED, SENT)),
+            outbox.c.next_attempt <= at,
+        )
+        .values(next_attempt=lease_until)
+    )
+    taken = {
+        row[0]
+        for row in tx.execute(
+            sa.select(outbox.c.id).where(outbox.c.id.in_(ids), outbox.c.next_attempt == lease_until)
+        )
+    }
+    return [item for item in found if item.id in taken]
+
+
+def update(
+    tx: SqlTransaction, item_id: int, *, expect: tuple[str, int] | None = None, **values: Any
+) -> bool:
+    """Set ``values`` on row ``item_id``; with ``expect`` (state, next attempt) only while
+    the row is still in that state and lease (a receipt that came in meanwhile wins).
+    Whether the row was updated."""
     values.setdefault("updated", now_us())
-    tx.execute(outbox.update().where(outbox.c.id == item_id).values(**values))
+    query = outbox.update().where(outbox.c.id == item_id)
+    if expect is not None:
+        query = query.where(outbox.c.state == expect[0], outbox.c.next_attempt == expect[1])
+    return bool(tx.execute(query.values(**values)).rowcount == 1)
 
 
-def by_message_id(tx: SqlTransaction, message_id: str) -> OutboxItem | None:
-    row = tx.execute(sa.select(*outbox.columns).where(outbox.c.message_id == message_id)).first()
+def lock_many(tx: SqlTransaction, ids: list[int]) -> dict[int, tuple[str, int]]:
+    """``id -> (state, next_attempt)`` of rows ``ids``, locked until ``tx`` ends."""
+    rows = tx.execute(
+        sa.select(outbox.c.id, outbox.c.state, outbox.c.next_attempt)
+        .where(outbox.c.id.in_(ids))
+        .with_for_update()
+    )
+    return {int(r[0]): (str(r[1]), int(r[2])) for r in rows}
+
+
+def mark_delivered(
+    tx: SqlTransaction, receipts: list[tuple[OutboxItem, str]], at: int, lease: int
+) -> int:
+    """Set rows delivered at ``at`` with their receipts (JSON), in one statement, each
+    only while still in its state and ``lease``; how many were."""
+    if not receipts:
+        return 0
+    stmt = (
+        outbox.update()
+        .where(
+            outbox.c.id == sa.bindparam("b_id"),
+            outbox.c.state == sa.bindparam("b_state"),
+            outbox.c.next_attempt == lease,
+        )
+        .values(
+            state=DELIVERED,
+            attempts=sa.bindparam("b_attempts"),
+            sent=sa.bindparam("b_sent"),
+            delivered=at,
+            receipt=sa.bindparam("b_receipt"),
+            last_error=None,
+            updated=now_us(),
+        )
+    )
+    params = [
+        {
+            "b_id": item.id,
+            "b_state": item.state,
+            "b_attempts": item.attempts + 1,
+            "b_sent": item.sent or at,
+            "b_receipt": receipt,
+        }
+        for item, receipt in receipts
+    ]
+    count = tx.conn.execute(stmt, params).rowcount
+    return int(count) if count is not None and count >= 0 else len(receipts)
+
+
+def by_message_id(tx: SqlTransaction, message_id: str, *, lock: bool = False) -> OutboxItem | None:
+    """The row of ``message_id``; ``lock``: locked until ``tx`` ends (PostgreSQL; SQLite
+    has one writer), so that the state read is the state updated."""
+    query = sa.select(*outbox.columns).where(outbox.c.message_id == message_id)
+    row = tx.execute(query.with_for_update() if lock else query).first()
+    return _item(row) if row is not None else None
+
+
+def lock(tx: SqlTransaction, item_id: int) -> OutboxItem | None:
+    """Row ``item_id``, locked until ``tx`` ends (see :func:`by_message_id`)."""
+    row = tx.execute(
+        sa.select(*outbox.columns).where(outbox.c.id == item_id).with_for_update()
+    ).first()
     return _item(row) if row is not None else None
 
 

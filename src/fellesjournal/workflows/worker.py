@@ -51,8 +51,7 @@ class Worker:
         total = delivery.RoundStats()
         while not self._stop.is_set():
             stats = delivery.deliver_due(self.repo, client)
-            for name in ("delivered", "sent", "retried", "failed"):
-                setattr(total, name, getattr(total, name) + getattr(stats, name))
+            total.add(stats)
             if stats.handled < self.repo.settings.outbox_batch:
                 break
         if time.monotonic() - self._escalated_at >= ESCALATE_EVERY_S:
@@ -61,7 +60,7 @@ class Worker:
         return total
 
     def _run(self) -> None:
-        with httpx.Client(timeout=self.repo.settings.outbox_timeout_s) as client:
+        with delivery.http_client(self.repo.settings) as client:
             while not self._stop.is_set():
                 try:
                     self.round(client)
