@@ -34,7 +34,7 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
-from fellesjournal.access import consents, labels, relations, roles
+from fellesjournal.access import consents, labels, orphans, relations, roles
 from fellesjournal.access.actor import Actor
 from fellesjournal.access.compiled import compiled_filter
 from fellesjournal.access.consents import Block
@@ -265,7 +265,9 @@ def visible_clause(
     see, by the rules above; None when nothing is filtered (a system client with ``*``).
 
     Rows without a patient (organisations, practitioners, terminology) are visible to
-    all, except AuditEvent to anyone but system clients.
+    all, except AuditEvent to anyone but system clients; a record type's row without a
+    patient (a result without a subject) only to the unit holding a work item for it
+    (``access/orphans.py``).
 
     ``per_row``: test the care relation per row (``relations.row_relation``) instead of
     against the unit's whole set (``relations.accessible_patients``). The same rows
@@ -282,7 +284,7 @@ def visible_clause(
     if actor.is_system:
         return sa.and_(*conds) if conds else None
     pid = table.c.patient_id
-    not_patient_data = sa.and_(pid.is_(None), table.c.res_type != "AuditEvent")
+    not_patient_data = orphans.not_patient_data(table)
     if actor.kind == "patient":
         if actor.citizen is None:
             return sa.false()
@@ -300,7 +302,11 @@ def visible_clause(
     else:
         key = (table.name, work.role, work.clearances, settings, per_row)
         worker = compiled_filter(key, build, work, now_us, dialect, table)
-    return sa.and_(*conds, sa.or_(not_patient_data, worker))
+    readable = roles.readable_types(work.role)
+    orphan = orphans.clause(work, table)
+    if readable is not None:
+        orphan = sa.and_(orphan, table.c.res_type.in_(sorted(readable)))
+    return sa.and_(*conds, sa.or_(not_patient_data, worker, orphan))
 
 
 def _worker_clause(

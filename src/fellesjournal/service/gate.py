@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from fellesjournal.access import policy
+from fellesjournal.access import orphans, policy, roles
 from fellesjournal.access.actor import Actor
 from fellesjournal.access.policy import Decision
 from fellesjournal.access.relation_rules import RelationSettings
@@ -28,6 +28,7 @@ from fellesjournal.audit import events as ev
 from fellesjournal.fhir.errors import error, not_found
 from fellesjournal.search.registry import Registry
 from fellesjournal.service.auditing import AuditTrail, by_patient
+from fellesjournal.store import schema
 from fellesjournal.store.base import StoredResource
 from fellesjournal.store.sql import SqlTransaction
 
@@ -35,6 +36,9 @@ from fellesjournal.store.sql import SqlTransaction
 READS = frozenset({"read", "vread", "history", "operation"})
 ALLOWED_SYSTEM = Decision(True, "system client", ev.SYSTEM)
 NOT_PATIENT_DATA = Decision(True, "not patient data", ev.NO_BASIS)
+ORPHAN_WORK_ITEM = Decision(
+    True, "a record without a patient; your unit holds a work item for it", ev.NO_BASIS
+)
 
 
 class Gate:
@@ -93,9 +97,13 @@ class Gate:
         """May the actor see ``stored``? Raises (404 for reads, 403 for writes) and notes
         the denial when not; returns the decision (its basis for the audit) when so."""
         if stored.patient_id is None:
-            if stored.res_type == "AuditEvent" and not self.actor.is_system:
+            if self.actor.is_system:
+                return ALLOWED_SYSTEM
+            if stored.res_type == "AuditEvent":
                 self.deny(action, None, "AuditEvent resources are for system clients")
-            return ALLOWED_SYSTEM if self.actor.is_system else NOT_PATIENT_DATA
+            if stored.res_type in orphans.record_types():
+                return self._orphan(tx, stored, action)
+            return NOT_PATIENT_DATA
         decision, reason = self._judge(tx, stored)
         if reason is not None:
             self.deny(
@@ -106,6 +114,33 @@ class Gate:
                 hide=True,
             )
         return decision
+
+    def _orphan(self, tx: SqlTransaction, stored: StoredResource, action: str) -> Decision:
+        """A record without a patient: for the unit holding a work item for it only."""
+        if not self._orphan_visible(tx, stored, action):
+            self.deny(
+                action,
+                None,
+                "a record without a patient, and your unit holds no work item for it",
+                what=[f"{stored.res_type}/{stored.res_id}"],
+                hide=True,
+            )
+        return ORPHAN_WORK_ITEM
+
+    def _orphan_visible(self, tx: SqlTransaction, stored: StoredResource, action: str) -> bool:
+        work = self.actor.work
+        verb = "read" if action in ("read", "vread", "search", "history") else "write"
+        if work is None or not roles.allows(work.role, verb, stored.res_type):
+            return False
+        table = schema.resources
+        found = tx.execute(
+            sa.select(table.c.res_id).where(
+                table.c.res_type == stored.res_type,
+                table.c.res_id == stored.res_id,
+                orphans.clause(work, table),
+            )
+        ).first()
+        return found is not None
 
     def _judge(self, tx: SqlTransaction, stored: StoredResource) -> tuple[Decision, str | None]:
         """The patient decision for ``stored`` and the reason it is refused (None: not)."""
@@ -148,7 +183,23 @@ class Gate:
         Decided afresh, so a change that creates the relation (an Encounter at the unit)
         counts, and one that moves a resource out of reach does not pass.
         """
-        if self.actor.is_system or stored.patient_id is None:
+        if self.actor.is_system:
+            return
+        if stored.patient_id is None:
+            # A record nobody could see (no patient, no work item of the writer's unit
+            # for it) is not written: it would sit outside every queue.
+            if (
+                stored.res_type in orphans.record_types()
+                and not stored.deleted
+                and not self._orphan_visible(tx, stored, "read")
+            ):
+                self.deny(
+                    action,
+                    None,
+                    f"a {stored.res_type} without a patient would be visible to no one: "
+                    "name the patient",
+                    what=[f"{stored.res_type}/{stored.res_id}"],
+                )
             return
         self._patients.pop(stored.patient_id, None)
         _decision, reason = self._judge(tx, stored)

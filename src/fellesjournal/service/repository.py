@@ -24,6 +24,7 @@ from typing import Any, TypeVar, cast
 import jsonpatch
 import sqlalchemy as sa
 
+from fellesjournal.access import orphans
 from fellesjournal.access.consents import is_block_naming, is_break_glass_grant
 from fellesjournal.access.policy import PRIVACY_OFFICER
 from fellesjournal.audit.sink import AuditSink
@@ -279,7 +280,9 @@ class GuardedRepository:
 
     def _check_read(self, stored: StoredResource, action: str, tx: SqlTransaction | None) -> None:
         """The access decision on one resource (in ``tx``, or a snapshot of its own)."""
-        if stored.patient_id is None or self.ctx.actor.is_system:
+        if self.ctx.actor.is_system or (
+            stored.patient_id is None and stored.res_type not in orphans.record_types()
+        ):
             self.gate.resource(cast(SqlTransaction, tx), stored, action)
             return
         if tx is not None:
