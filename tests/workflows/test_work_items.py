@@ -106,3 +106,34 @@ def test_an_isolated_world_is_a_copy_of_its_own(isolated: World, world: World) -
     patient = isolated.patient()
     assert isolated.read(f"Patient/{patient}")["id"] == patient
     assert world.system.get(f"/fhir/Patient/{patient}").status_code == 404
+
+
+def test_the_sender_sees_delivered_only_after_the_receipt(world: World) -> None:
+    patient = world.patient()
+    stay = {
+        "resourceType": "Encounter",
+        "status": "in-progress",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+        "subject": {"reference": f"Patient/{patient}"},
+        "serviceProvider": {"reference": f"Organization/{WARD}"},
+    }
+    assert world.system.post("/fhir/Encounter", json=stay).status_code == 201
+    ward = world.as_staff(staff(WARD, "nurse"))
+    body = _message(world, patient, WARD, HOME_CARE, "Pasienten er innlagt")
+    r = ward.post("/fhir/Communication", json=body)
+    assert r.status_code == 201, r.text
+    comm = r.json()["id"]
+
+    def states() -> list[str]:
+        r = ward.get(f"/fhir/Communication/{comm}/$delivery")
+        assert r.status_code == 200, r.text
+        return [
+            next(p["valueCode"] for p in d["part"] if p["name"] == "state")
+            for d in r.json()["parameter"]
+        ]
+
+    assert states() == ["queued"]
+    world.deliver()
+    assert states() == ["delivered"]
+    outsider = world.as_staff(staff("stolav-nevro-sengepost", "doctor"))
+    assert outsider.get(f"/fhir/Communication/{comm}/$delivery").status_code == 404

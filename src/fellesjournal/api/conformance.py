@@ -101,6 +101,13 @@ OPERATIONS: tuple[Operation, ...] = (
         type_level=True,
     ),
     Operation(
+        "delivery",
+        "https://fellesjournal.no/fhir/OperationDefinition/Communication-delivery",
+        ("Communication",),
+        instance=True,
+        type_level=False,
+    ),
+    Operation(
         "queues",
         "https://fellesjournal.no/fhir/OperationDefinition/Task-queues",
         ("Task",),

@@ -44,6 +44,7 @@ _OPERATION_HANDLERS: dict[str, Handler] = {
     "expand": terminology.valueset_expand,
     "validate-code": terminology.validate_code,  # CodeSystem or ValueSet, by the path
     "queues": workflows.queue_dashboard,
+    "delivery": workflows.delivery_state,
     "discharge-ready": adt.discharge_ready,
     "discharge-ready-reply": adt.discharge_ready_reply,
     "discharge-ready-withdraw": adt.discharge_ready_withdraw,

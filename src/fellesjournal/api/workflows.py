@@ -3,6 +3,10 @@
 * ``GET Task/$queues``: every queue (unit, kind) with its open items, the oldest item's
   age, overdue and escalated items and failed deliveries, as Parameters (one ``queue``
   part each). Counts only; for health workers and system clients.
+* ``GET Communication/[id]/$delivery``: per recipient, the delivery state of a sent
+  message (``queued``, ``sent``, ``delivered`` — only with a receipt — or ``failed``),
+  attempts, the last error and when it was delivered. For whoever may read the
+  Communication.
 * ``POST $process-message``: an application receipt for a message we sent (a message
   Bundle whose MessageHeader.response names it); answers Parameters ``state`` (the
   message's delivery state afterwards). For system clients (the receiver's integration).
@@ -17,7 +21,7 @@ from fellesjournal.api.request import FhirRequest
 from fellesjournal.api.responses import FhirResponse, dumps
 from fellesjournal.fhir.errors import error
 from fellesjournal.service.repository import GuardedRepository
-from fellesjournal.workflows import delivery, queues
+from fellesjournal.workflows import delivery, outbox, queues
 
 
 def _only(req: FhirRequest, method: str, why: str) -> None:
@@ -65,3 +69,29 @@ def process_message(req: FhirRequest, repo: GuardedRepository, base: str) -> Fhi
     state = delivery.apply_receipt(repo, req.json_body())
     body = {"resourceType": "Parameters", "parameter": [{"name": "state", "valueCode": state}]}
     return FhirResponse(200, dumps(body))
+
+
+def delivery_state(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:
+    _only(req, "GET", "$delivery only reads")
+    communication = repo.read("Communication", req.path[1])  # the access decision
+    with repo.reading() as tx:
+        rows = outbox.items(tx, focus_prefix=f"Communication/{communication.res_id}/")
+    parts: list[dict[str, Any]] = []
+    for row in sorted(rows, key=lambda r: r.id):
+        part: list[dict[str, Any]] = [
+            {"name": "recipient", "valueReference": {"reference": row.recipient}},
+            {"name": "kind", "valueCode": row.kind},
+            {"name": "state", "valueCode": row.state},
+            {"name": "attempts", "valueInteger": row.attempts},
+            {"name": "message", "valueId": row.message_id},
+        ]
+        if row.delivered:
+            part.append({"name": "delivered", "valueInstant": _instant(row.delivered)})
+        if row.last_error:
+            part.append({"name": "error", "valueString": row.last_error})
+        parts.append({"name": "delivery", "part": part})
+    return FhirResponse(200, dumps({"resourceType": "Parameters", "parameter": parts}))
+
+
+def _instant(us: int) -> str:
+    return datetime.fromtimestamp(us / 1_000_000, UTC).isoformat(timespec="seconds")
