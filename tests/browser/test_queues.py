@@ -1,6 +1,7 @@
 """The work queues in Chromium, on the served demo (``demo seed`` makes the demo's work
 items through the workflows): a ward nurse opens the queue from the header, takes a
-message and closes it with a reason; the dashboard shows the queues' counts."""
+message and closes it with a reason; the fastlege puts a result back and takes it again
+with the keyboard alone; the dashboard shows the queues' counts."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import LiveServer
 from tests.browser.demo import WARD_NURSE, fhir_search, sign_in
 from tests.browser.steps import Steps
+from tests.browser.test_keyboard import keyboard_sign_in, tab_to
 
 WARD = "Organization/stolav-lunge-sengepost"
 ASSIGNEE = "https://fellesjournal.no/fhir/StructureDefinition/work-item-assignee"
@@ -75,3 +77,20 @@ def test_the_dashboard_counts_the_queues(page: Page) -> None:
     assert int(cells.nth(6).inner_text()) >= 1  # failed deliveries
     escalated = page.locator("table.dashboard tr", has_text="Hjemmetjenesten Østbyen")
     assert sum(int(r.locator("td").nth(5).inner_text()) for r in escalated.all()) >= 1
+
+
+def test_the_queue_with_the_keyboard_alone(page: Page) -> None:
+    keyboard_sign_in(page)  # the demo fastlege, whose lab results are theirs to acknowledge
+    # The start page's focus is in the search field, after the header: back to the link.
+    tab_to(page, page.locator(".main-nav a", has_text="Arbeidskøer"), backwards=True)
+    page.keyboard.press("Enter")
+    row = page.locator("table.queue tbody tr", has_text="Prøvesvar til kvittering").first
+    expect(row).to_contain_text("Deg")
+    item_id = row.get_attribute("id")
+    tab_to(page, row.get_by_role("button", name="Legg tilbake"))
+    page.keyboard.press("Enter")
+    row = page.locator(f"#{item_id}")
+    expect(row).to_contain_text("Ingen ennå")
+    tab_to(page, row.get_by_role("button", name="Ta"))
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#{item_id}")).to_contain_text("Deg")

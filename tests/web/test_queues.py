@@ -288,6 +288,9 @@ def test_the_unit_leader_sees_what_was_escalated(
     assert 'aria-current="page">Eskalert' in page.text
     assert re.search(r"\d+ dag(er)? over fristen", page.text)
     assert 'class="over"' in page.text
+    home = browser.get("/")  # the start page's box says so too
+    assert 'href="/queues?status=escalated">1 eskalert</a>' in home.text
+    assert 'href="/queues?status=overdue">' in home.text
 
 
 def test_a_doctor_assesses_a_referral_from_the_queue(

@@ -343,7 +343,8 @@ COUNT_KINDS_UP_TO: Final = 500
 @dataclass(frozen=True, slots=True)
 class UnitCounts:
     """The start page's box: the unit's open items (by kind, for a queue of at most
-    :data:`COUNT_KINDS_UP_TO`), how many are overdue and escalated."""
+    :data:`COUNT_KINDS_UP_TO`), how many are overdue and (for the unit leader)
+    escalated."""
 
     by_kind: list[tuple[str, str, int]]  #: (kind, label, open items), kinds with items
     open: int
@@ -375,5 +376,10 @@ def unit_counts(repo: GuardedRepository, today: dt.date) -> UnitCounts:
             if n:
                 by_kind.append((kind, label, n))
     overdue = count([("due", f"lt{today.isoformat()}")])
-    escalated = count([("_tag", f"{model.STATE_SYSTEM}|{model.ESCALATED_TAG['code']}")])
+    # Escalation is the unit leader's view: only they get the count (a search less).
+    escalated = (
+        count([("_tag", f"{model.STATE_SYSTEM}|{model.ESCALATED_TAG['code']}")])
+        if work.role == "unit-leader" and overdue
+        else 0
+    )
     return UnitCounts(by_kind, total, overdue, escalated)

@@ -14,7 +14,9 @@
   error). Every form carries its CSRF token and the version it showed: a change made
   meanwhile answers the "changed meanwhile" page (409), nothing saved.
 * ``POST /queues/items/{id}/assess``: a referral's assessment, for a doctor of the
-  receiving unit (``workflows/referral.py`` ``assess``, the same as ``$assess``).
+  receiving unit (``workflows/referral.py`` ``assess``, the same as ``$assess``): a
+  right with its deadline, no right, or rejected, with a reason. Sending a referral on
+  needs a unit picker the page does not have: ``$assess`` does it.
 * ``GET /queues/dashboard``: every queue (``workflows/queues.py`` ``dashboard``).
 
 Only the work context unit's own items are shown or acted on (another unit's item is
@@ -42,9 +44,6 @@ from fellesjournal.workflows import queues as workflow_queues
 
 Resource = dict[str, Any]
 MAX_REASON: Final = 500
-#: Outcomes of an assessment offered on the item page (sending on needs a unit picker
-#: the page does not have yet: ``$assess`` does it).
-ASSESS_OUTCOMES: Final = ("right", "no-right", "rejected")
 
 
 class QueuePages:
@@ -110,7 +109,6 @@ class QueuePages:
             back=_back(back or request.query_params.get("back")),
             may_assess=_may_assess(task, work),
             assessment={"outcome": "", "deadline": "", "reason": "", **(assessment or {})},
-            outcomes=ASSESS_OUTCOMES,
             today=today.isoformat(),
         )
 
