@@ -244,7 +244,28 @@ def blocks_against(tx: SqlTransaction, ctx: WorkContext, patient_id: str) -> lis
     """The patient's active blocks that name the caller, their role, unit or organisation."""
     refs = actor_refs(ctx)
     consents = _consents(BLOCK).where(C.c.patient_id == patient_id, C.c.res_id.in_(_naming(refs)))
-    ids = [row[0] for row in tx.execute(consents)]
+    return _blocks(tx, [row[0] for row in tx.execute(consents)], refs)
+
+
+def blocks_against_many(
+    tx: SqlTransaction, ctx: WorkContext, patient_ids: list[str]
+) -> dict[str, list[Block]]:
+    """:func:`blocks_against` for many patients in one query, by patient."""
+    refs = actor_refs(ctx)
+    found: dict[str, list[str]] = {}
+    for start in range(0, len(patient_ids), 500):
+        chunk = patient_ids[start : start + 500]
+        consents = (
+            _consents(BLOCK)
+            .where(C.c.patient_id.in_(chunk), C.c.res_id.in_(_naming(refs)))
+            .with_only_columns(C.c.res_id, C.c.patient_id)
+        )
+        for consent_id, patient_id in tx.execute(consents):
+            found.setdefault(patient_id, []).append(consent_id)
+    return {pid: _blocks(tx, ids, refs) for pid, ids in found.items()}
+
+
+def _blocks(tx: SqlTransaction, ids: list[str], refs: dict[str, str]) -> list[Block]:
     out: list[Block] = []
     for consent_id in ids:
         stored = tx.read("Consent", consent_id)
@@ -332,6 +353,11 @@ def break_glass_patients(ctx: WorkContext, now_us: int) -> sa.Select[Any]:
         C.c.patient_id.is_not(None),
     )
     return sa.select(grants.subquery().c.patient_id)
+
+
+def break_glass_set(tx: SqlTransaction, ctx: WorkContext, now_us: int) -> frozenset[str]:
+    """Every patient the caller holds an unexpired break-the-glass grant for (few)."""
+    return frozenset(str(row[0]) for row in tx.execute(break_glass_patients(ctx, now_us)))
 
 
 def has_break_glass(tx: SqlTransaction, ctx: WorkContext, patient_id: str, now_us: int) -> bool:

@@ -93,6 +93,16 @@ class Gate:
             self._patients[patient_id] = found
         return found
 
+    def prefetch(self, tx: SqlTransaction, patient_ids: list[str]) -> None:
+        """Decide for many patients at once (:func:`policy.patient_decisions`)."""
+        missing = [pid for pid in patient_ids if pid not in self._patients]
+        if len(missing) > 1:
+            self._patients.update(
+                policy.patient_decisions(
+                    tx, self.actor, missing, self.now_us, self.relation_settings
+                )
+            )
+
     def resource(self, tx: SqlTransaction, stored: StoredResource, action: str) -> Decision:
         """May the actor see ``stored``? Raises (404 for reads, 403 for writes) and notes
         the denial when not; returns the decision (its basis for the audit) when so."""
@@ -266,6 +276,8 @@ class Gate:
         """Note one event per patient whose data ``resources`` show. ``always``: note a
         patient-less event too when nothing of a patient was shown (searches by people)."""
         groups = by_patient(resources)
+        if tx is not None and not self.actor.is_system:
+            self.prefetch(tx, [pid for pid in groups if pid is not None])
         noted = False
         for patient_id, refs in groups.items():
             if patient_id is None:
