@@ -57,6 +57,7 @@ screenshots: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.population
+	$(BIN)/python -m bench.workflows
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools

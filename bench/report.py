@@ -213,4 +213,8 @@ def write_block(path: Path, key: str, text: str) -> None:
     path.write_text(new)
 
 
-BLOCK_TITLES = {"population": "Demo population: patient search and type-ahead"}
+BLOCK_TITLES = {
+    "population": "Demo population: patient search and type-ahead",
+    "workflows-sqlite": "Workflows (SQLite): the outbox's delivery rate and a unit's queue",
+    "workflows-postgresql": "Workflows (PostgreSQL): the outbox's delivery rate and a unit's queue",
+}
