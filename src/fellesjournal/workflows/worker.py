@@ -2,7 +2,7 @@
 
 The server runs it on a thread beside the event loop every ``worker_interval_s``
 (0: off); ``fellesjournal outbox run`` runs the same rounds from the command line. Several
-processes may run it at once: a round leases the rows it takes (``outbox.claim``).
+processes may run it at once: a round leases the rows it takes (``outbox.claim_due``).
 Escalation runs at most once a minute.
 """
 
