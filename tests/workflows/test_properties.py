@@ -255,7 +255,10 @@ def _machine(world: World) -> type[RuleBasedStateMachine]:
     return Workflows
 
 
-def test_random_workflow_actions_leave_no_orphan(world: World) -> None:
+def test_random_workflow_actions_leave_no_orphan(isolated: World) -> None:
+    # A world of its own: no other test (or background worker) changes it meanwhile,
+    # so a failing sequence replays the same way.
+    world = isolated
     machine = _machine(world)
     machine.TestCase.settings = settings(
         max_examples=6,
