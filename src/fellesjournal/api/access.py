@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fellesjournal.api import parameters
 from fellesjournal.api.request import FhirRequest
 from fellesjournal.api.responses import FhirResponse, dumps
 from fellesjournal.fhir.errors import bad_request, error
@@ -20,29 +21,12 @@ from fellesjournal.service import access_ops
 from fellesjournal.service.repository import GuardedRepository
 
 
-def _params(body: Any) -> dict[str, dict[str, Any]]:
-    if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
-        raise bad_request("the body must be a Parameters resource")
-    params = body.get("parameter", [])
-    if not isinstance(params, list) or not all(isinstance(p, dict) for p in params):
-        raise bad_request("Parameters.parameter must be a list of parameters")
-    out: dict[str, dict[str, Any]] = {}
-    for p in params:
-        name = p.get("name")
-        if not isinstance(name, str):
-            raise bad_request("every parameter needs a name")
-        if name in out:
-            raise bad_request(f"'{name}' may be given once", name)
-        out[name] = p
-    return out
-
-
 def break_glass(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:
     if req.method != "POST":
         exc = error(405, "not-supported", "$break-glass changes access; use POST")
         exc.headers["Allow"] = "POST"
         raise exc
-    params = _params(req.json_body())
+    params = parameters.by_name(req.json_body())
     reason = (params.get("reason") or {}).get("valueCode")
     text = (params.get("text") or {}).get("valueString")
     if not isinstance(reason, str):

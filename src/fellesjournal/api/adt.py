@@ -48,6 +48,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any, Final, NoReturn
 
+from fellesjournal.api import parameters
 from fellesjournal.api.request import FhirRequest
 from fellesjournal.api.responses import FhirResponse, dumps
 from fellesjournal.fhir import jsonio
@@ -88,25 +89,7 @@ def _params(req: FhirRequest, allowed: tuple[str, ...]) -> dict[str, Resource]:
     """The body's parameters by name (an empty body: none); 400 for anything else."""
     if not req.body.strip():
         return {}
-    body = req.json_body()
-    if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
-        raise bad_request("the body must be a Parameters resource")
-    params = body.get("parameter", [])
-    if not isinstance(params, list) or not all(isinstance(p, dict) for p in params):
-        raise bad_request("Parameters.parameter must be a list of parameters")
-    out: dict[str, Resource] = {}
-    for p in params:
-        name = p.get("name")
-        if not isinstance(name, str):
-            raise bad_request("every parameter needs a name")
-        if name not in allowed:
-            raise bad_request(
-                f"unknown parameter '{name}': this operation takes {', '.join(allowed)}", name
-            )
-        if name in out:
-            raise bad_request(f"'{name}' may be given once", name)
-        out[name] = p
-    return out
+    return parameters.by_name(req.json_body(), allowed)
 
 
 def _text(params: dict[str, Resource]) -> str | None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from fellesjournal.api import parameters
 from fellesjournal.api.request import FhirRequest
 from fellesjournal.api.responses import FhirResponse, dumps
 from fellesjournal.fhir.errors import bad_request, error
@@ -47,21 +48,7 @@ def _params(req: FhirRequest, *, optional: bool = False) -> dict[str, Resource]:
     """The Parameters body by name (each at most once); empty for an optional body."""
     if optional and not req.body.strip():
         return {}
-    body = req.json_body()
-    if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
-        raise bad_request("the body must be a Parameters resource")
-    items = body.get("parameter", [])
-    if not isinstance(items, list) or not all(isinstance(p, dict) for p in items):
-        raise bad_request("Parameters.parameter must be a list of parameters")
-    out: dict[str, Resource] = {}
-    for p in items:
-        name = p.get("name")
-        if not isinstance(name, str):
-            raise bad_request("every parameter needs a name")
-        if name in out:
-            raise bad_request(f"'{name}' may be given once", name)
-        out[name] = p
-    return out
+    return parameters.by_name(req.json_body())
 
 
 def _value(params: dict[str, Resource], name: str, key: str) -> Any:
