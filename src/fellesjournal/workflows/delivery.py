@@ -224,7 +224,7 @@ def _plan_all(repo: GuardedRepository, taken: list[OutboxItem], now: datetime) -
     endpoints: dict[str, Resource | None] = {}
     known: dict[str, units.UnitInfo | None] = {}
     with repo.reading() as tx:
-        search = _search(repo, tx)
+        search = units.searcher(repo, tx, 100)
         for item in taken:
             try:
                 plans.append(_plan(repo, tx, search, item, now, endpoints, known))
@@ -502,18 +502,6 @@ def _settle_post(
         stats.sent += sent
         return
     _apply(repo, tx, item, receipt, now, stats, expect)
-
-
-def _search(repo: GuardedRepository, tx: SqlTransaction) -> units.Search:
-    from fellesjournal.service.searching import Searcher
-
-    def search(res_type: str, params: list[tuple[str, str]]) -> list[str]:
-        req = repo.parser.parse(res_type, params)
-        req.count = 100
-        req.total = "none"
-        return Searcher(tx, repo.store.registry).ids(req)
-
-    return search
 
 
 def _internal_task(

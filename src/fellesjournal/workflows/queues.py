@@ -118,18 +118,6 @@ class _Units:
         return self._watched[unit.id]
 
 
-def _searcher(repo: GuardedRepository, tx: SqlTransaction) -> Callable[..., list[str]]:
-    from fellesjournal.service.searching import Searcher
-
-    def search(res_type: str, params: list[tuple[str, str]]) -> list[str]:
-        req = repo.parser.parse(res_type, params)
-        req.count = 1000
-        req.total = "none"
-        return Searcher(tx, repo.store.registry).ids(req)
-
-    return search
-
-
 def check(repo: GuardedRepository, now: datetime | None = None) -> list[Violation]:
     """Every violation of the work-item invariant in the database (empty: all is well).
 
@@ -138,7 +126,7 @@ def check(repo: GuardedRepository, now: datetime | None = None) -> list[Violatio
     now = now or datetime.now(UTC)
     found: list[Violation] = []
     with repo.reading() as tx:
-        known = _Units(tx, _searcher(repo, tx))
+        known = _Units(tx, units.searcher(repo, tx))
         task_ids: dict[str, set[str]] = {}
         for task_id, task in tasks(tx):
             ref = f"Task/{task_id}"
@@ -213,7 +201,7 @@ def dashboard(repo: GuardedRepository, now: datetime | None = None) -> list[Queu
     now = now or datetime.now(UTC)
     queues: dict[tuple[str, str], QueueSummary] = {}
     with repo.reading() as tx:
-        known = _Units(tx, _searcher(repo, tx))
+        known = _Units(tx, units.searcher(repo, tx))
 
         def summary(owner: str, kind: str) -> QueueSummary:
             key = (owner, kind)

@@ -130,12 +130,9 @@ class Effects:
 
     def search(self, res_type: str, params: list[tuple[str, str]], count: int = 100) -> list[str]:
         """Ids of current ``res_type`` resources matching ``params`` (no access filter)."""
-        from fellesjournal.service.searching import Searcher
+        from fellesjournal.workflows.units import search_ids
 
-        req = self.repo.parser.parse(res_type, params)
-        req.count = count
-        req.total = "none"
-        return Searcher(self.tx, self.repo.store.registry).ids(req)
+        return search_ids(self.repo, self.tx, res_type, params, count)
 
     # -- writing ---------------------------------------------------------------------------
     def create(self, resource: Resource) -> StoredResource:

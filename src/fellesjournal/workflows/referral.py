@@ -381,14 +381,7 @@ class Assessment:
 def _search(
     repo: GuardedRepository, tx: SqlTransaction, res_type: str, params: list[Any]
 ) -> list[str]:
-    """Ids matching ``params``, unfiltered (the workflow's own look-up; what is then read
-    or written goes through the repository's checks)."""
-    from fellesjournal.service.searching import Searcher
-
-    req = repo.parser.parse(res_type, params)
-    req.count = 1000
-    req.total = "none"
-    return Searcher(tx, repo.store.registry).ids(req)
+    return units.search_ids(repo, tx, res_type, params, 1000)
 
 
 def _items(

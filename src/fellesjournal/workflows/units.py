@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from fellesjournal.fhir import jsonio
 from fellesjournal.region.fhir import KIND_SYSTEM, ROLE_SYSTEM, membership_of
@@ -18,6 +18,27 @@ Resource = dict[str, Any]
 FHIR_MESSAGING: Final = "hl7-fhir-msg"
 
 Search = Callable[[str, list[tuple[str, str]]], list[str]]
+
+if TYPE_CHECKING:
+    from fellesjournal.service.repository import GuardedRepository
+
+
+def search_ids(
+    repo: GuardedRepository, tx: SqlTransaction, res_type: str, params: list[Any], count: int
+) -> list[str]:
+    """Ids of current resources matching ``params``, unfiltered: the workflows' own
+    look-ups (what is then read or written goes through the repository's checks)."""
+    from fellesjournal.service.searching import Searcher
+
+    req = repo.parser.parse(res_type, params)
+    req.count = count
+    req.total = "none"
+    return Searcher(tx, repo.store.registry).ids(req)
+
+
+def searcher(repo: GuardedRepository, tx: SqlTransaction, count: int = 1000) -> Search:
+    """:func:`search_ids` bound to ``repo``, ``tx`` and ``count``."""
+    return lambda res_type, params: search_ids(repo, tx, res_type, params, count)
 
 
 @dataclass(frozen=True, slots=True)
