@@ -25,6 +25,8 @@ from fellesjournal.api.responses import FHIR_JSON, error_response
 from fellesjournal.audit.sink import AuditSink
 from fellesjournal.auth.tokens import BuiltinIssuer, TokenVerifier, smart_configuration
 from fellesjournal.fhir.errors import FhirError, error
+from fellesjournal.portal.base import Portal
+from fellesjournal.portal.routes import portal_routes
 from fellesjournal.settings import Settings
 from fellesjournal.store.migrate import check_current
 from fellesjournal.store.sql import SqlStore
@@ -135,6 +137,7 @@ def create_app(settings: Settings | None = None, store: SqlStore | None = None) 
         Route("/.well-known/smart-configuration", smart),
         Route("/auth/jwks", jwks),
         *workspace_routes(workspace),
+        *portal_routes(Portal(settings, store, fhir.resolver, sink)),
     ]
     middleware = [Middleware(SecurityHeaders), session_middleware(settings.secret_key)]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -21,6 +21,8 @@ from fellesjournal.web import i18n
 from fellesjournal.web.session import csrf_token
 
 TEMPLATES = Path(__file__).parent / "templates"
+#: The portal's templates (``portal/...`` names), in the same environments and catalogs.
+PORTAL_TEMPLATES = Path(__file__).parent.parent / "portal" / "templates"
 
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -40,7 +42,7 @@ LOCALE_KEY = "locale"
 def environment(locale: str) -> jinja2.Environment:
     """The template environment of ``locale`` (built once; templates are cached)."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.FileSystemLoader([TEMPLATES, PORTAL_TEMPLATES]),
         autoescape=True,
         extensions=["jinja2.ext.i18n"],
         undefined=jinja2.StrictUndefined,
