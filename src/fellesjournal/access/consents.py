@@ -184,6 +184,11 @@ def _has_category(resource: dict[str, Any], code: str) -> bool:
     )
 
 
+def is_block(resource: dict[str, Any]) -> bool:
+    """Whether a Consent is a block (sperring), whoever it names."""
+    return _has_category(resource, BLOCK)
+
+
 def is_break_glass_grant(resource: dict[str, Any] | StoredResource | None) -> bool:
     """Whether a Consent (a resource, or a stored version) is a break-the-glass grant."""
     if isinstance(resource, StoredResource):

@@ -59,8 +59,28 @@ def legal_organization(unit_id: str, parents: tuple[str, ...]) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Proxy:
+    """Whom a citizen acts for, and how far (``access/proxy.py``, docs/portal.md).
+
+    ``relation`` is ``parent`` or ``fullmakt``; ``level`` the effective proxy-access
+    level (a parent's follows the child's age); ``related_person_id`` the RelatedPerson
+    that grants it; ``name`` the proxy's name (for the audit log).
+    """
+
+    related_person_id: str
+    relation: str
+    level: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class CitizenContext:
-    """The citizen behind a patient token: their own Patient record."""
+    """The citizen behind a patient token and the record they act on.
+
+    ``fnr`` is the signed-in person's number. ``patient_id`` is their own Patient, or,
+    with ``proxy`` set, the Patient they act for.
+    """
 
     fnr: str
     patient_id: str
+    proxy: Proxy | None = None

@@ -35,7 +35,16 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
-from fellesjournal.access import consents, labels, orphans, relations, roles
+from fellesjournal.access import (
+    citizen_writes,
+    consents,
+    labels,
+    orphans,
+    proxy,
+    relations,
+    release,
+    roles,
+)
 from fellesjournal.access.actor import Actor
 from fellesjournal.access.compiled import compiled_filter
 from fellesjournal.access.consents import Block
@@ -147,11 +156,7 @@ def decide(
     if actor.is_system:
         return Decision(True, "system client with a matching scope", ev.SYSTEM)
     if actor.kind == "patient":
-        if actor.citizen is None:
-            return _deny("the citizen's record is not resolved")
-        if write and res_type != "Consent":
-            return _deny("citizens change only their blocks (Consent)")
-        return Decision(True, "citizen", ev.OWN_RECORD)
+        return _citizen_decision(actor, write, res_type, record_type)
     work = actor.work
     if work is None:
         return _deny("the work context is not resolved")
@@ -169,6 +174,34 @@ def decide(
         verb = "write" if write else "read"
         return _deny(f"the work role '{work.role}' does not {verb} {res_type}")
     return Decision(True, f"the work role '{work.role}' may do this")
+
+
+def _citizen_decision(
+    actor: Actor, write: bool, res_type: str | None, record_type: bool
+) -> Decision:
+    """The type-level rule for a citizen or their proxy (docs/portal.md)."""
+    citizen = actor.citizen
+    if citizen is None:
+        return _deny("the citizen's record is not resolved")
+    caps = proxy.capabilities(citizen)
+    basis = "citizen" if citizen.proxy is None else f"proxy ({citizen.proxy.level})"
+    if write:
+        needed = citizen_writes.CAPABILITY.get(res_type or "")
+        if needed is None:
+            return _deny("citizens change only their messages, appointments, blocks and fullmakt")
+        if needed not in caps:
+            return _deny(f"acting for the patient as {basis} does not allow changing {res_type}")
+        return Decision(True, basis, ev.OWN_RECORD)
+    if res_type in release.NOT_SHOWN and res_type != "AuditEvent":
+        return _deny(f"{res_type} is not part of the citizen's view of the record")
+    if (
+        res_type is not None
+        and record_type
+        and "read" not in caps
+        and res_type not in release.COMMUNICATION_TYPES
+    ):
+        return _deny(f"acting for the patient as {basis} shows appointments and messages only")
+    return Decision(True, basis, ev.OWN_RECORD)
 
 
 # -- 2. the patient ---------------------------------------------------------------------------
@@ -338,7 +371,11 @@ def visible_clause(
     if actor.kind == "patient":
         if actor.citizen is None:
             return sa.false()
-        own = sa.and_(pid == actor.citizen.patient_id, table.c.res_type != "AuditEvent")
+        caps = proxy.capabilities(actor.citizen)
+        own = sa.and_(
+            pid == actor.citizen.patient_id,
+            release.clause(table, actor.citizen, caps, now_us),
+        )
         return sa.and_(*conds, sa.or_(not_patient_data, own))
     work = actor.work
     if work is None:

@@ -42,6 +42,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from fellesjournal.access import proxy
 from fellesjournal.access.actor import HELSEID_HPR_CLAIM, IDPORTEN_PID_CLAIM, Actor
 from fellesjournal.access.context import CitizenContext, WorkContext, legal_organization
 from fellesjournal.access.labels import CLEARANCE_SYSTEM
@@ -75,6 +76,10 @@ FHIR_USER_CLAIM: Final = "fhirUser"
 MAX_CHAIN: Final = 16
 #: The internal actor of the one search done here (see the module docstring).
 LOOKUP_ACTOR: Final = Actor("system", "access-resolver", scopes=("system/Patient.read",))
+#: The same, for the RelatedPersons that make someone a proxy.
+PROXY_LOOKUP_ACTOR: Final = Actor(
+    "system", "access-resolver", scopes=("system/RelatedPerson.read",)
+)
 
 Resource = dict[str, Any]
 Reader = Callable[[str, str], Resource | None]
@@ -489,11 +494,67 @@ class ContextResolver:
                 fnr, patient_id = citizen_claims(actor.claims)
             except NotResolved as exc:
                 raise invalid_token(str(exc)) from None
+            on_behalf = _claim_ref(actor.claims.get(proxy.ON_BEHALF_CLAIM), "Patient")
+            if on_behalf is not None:
+                # Never cached: a revoked fullmakt must stop the very next request.
+                return dataclasses.replace(actor, citizen=self.proxy_context(fnr, on_behalf))
             key = ("patient", fnr, patient_id or "")
             citizen = self._cached(key, lambda: self._citizen(fnr, patient_id))
             assert isinstance(citizen, CitizenContext)
             return dataclasses.replace(actor, citizen=citizen)
         return actor
+
+    def proxy_context(self, fnr: str, patient_id: str) -> CitizenContext:
+        """``fnr`` acting for ``Patient/{patient_id}`` as a parent or with a fullmakt,
+        checked against the stored RelatedPersons now; 401 when it does not hold."""
+        try:
+            person_system(fnr, allow_test_identities=self.settings.allow_test_identities)
+            found = proxy.representation(
+                fnr,
+                patient_id,
+                self._related_holding,
+                lambda pid: self._read("Patient", pid),
+                datetime.datetime.now(datetime.UTC),
+                superseded=lambda p: is_superseded(dict(p)),
+            )
+        except (NotResolved, proxy.NotRepresented) as exc:
+            raise invalid_token(f"the token's identity does not hold: {exc}") from None
+        return CitizenContext(fnr=fnr, patient_id=patient_id, proxy=found)
+
+    def representations(self, fnr: str) -> list[proxy.Representation]:
+        """Everyone ``fnr`` may act for now (the portal's choice after sign-in)."""
+        return proxy.representations_of(
+            fnr,
+            self._related_holding,
+            lambda pid: self._read("Patient", pid),
+            datetime.datetime.now(datetime.UTC),
+            superseded=lambda p: is_superseded(dict(p)),
+        )
+
+    def own_patient(self, fnr: str) -> str | None:
+        """The id of the one standing Patient holding ``fnr`` (None: none, or several)."""
+        try:
+            return self._citizen(fnr, None).patient_id
+        except NotResolved:
+            return None
+
+    def _related_holding(self, fnr: str) -> list[Resource]:
+        """The RelatedPersons whose identifier is ``fnr`` (any system alias)."""
+        repo = GuardedRepository(
+            self.store, self.settings, RequestContext(PROXY_LOOKUP_ACTOR, audited=False)
+        )
+        tokens = ",".join(
+            f"{variant}|{fnr}"
+            for system in (FNR_SYSTEM, DNR_SYSTEM)
+            for variant in SYSTEM_VARIANTS[system]
+        )
+        result = repo.search("RelatedPerson", [("identifier", tokens), ("_count", "100")])
+        out: list[Resource] = []
+        for stored in result.matches:
+            value = jsonio.loads(stored.content) if stored.content else None
+            if isinstance(value, dict):
+                out.append(value)
+        return out
 
     def clear(self) -> None:
         """Forget every resolved context (the next request reads the data again)."""

@@ -36,6 +36,9 @@ OBJECT_ROLE: Final = "http://terminology.hl7.org/CodeSystem/object-role"
 #: Our own subtypes, for events with no standard code (``patient-merge``).
 SUBTYPE_SYSTEM: Final = "https://fellesjournal.no/fhir/CodeSystem/audit-event-subtype"
 ACT_REASON: Final = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+#: On a proxy's agent: the patient they acted for.
+ON_BEHALF_OF_EXTENSION: Final = "https://fellesjournal.no/fhir/StructureDefinition/on-behalf-of"
+PROXY_SYSTEM: Final = "https://fellesjournal.no/fhir/CodeSystem/proxy-access"
 PATIENT_EXTENSION: Final = "http://hl7.no/fhir/StructureDefinition/auditevent-patient-extension"
 CARE_RELATION_EXTENSION: Final = (
     "http://hl7.no/fhir/StructureDefinition/auditevent-carerelation-metadata-extension"
@@ -43,6 +46,7 @@ CARE_RELATION_EXTENSION: Final = (
 BASIS_EXTENSION: Final = "https://fellesjournal.no/fhir/StructureDefinition/access-basis"
 AGENT_TYPE: Final = "https://fellesjournal.no/fhir/CodeSystem/audit-agent-type"
 HPR_SYSTEM: Final = "urn:oid:2.16.578.1.12.4.1.4.4"
+FNR_SYSTEM: Final = "urn:oid:2.16.578.1.12.4.1.4.1"
 WORK_ROLE_SYSTEM: Final = (
     "https://fellesjournal.no/fhir/CodeSystem/work-role"  # region.fhir.ROLE_SYSTEM
 )
@@ -131,9 +135,26 @@ def _agents(actor: Actor) -> list[dict[str, Any]]:
     work = actor.work
     if work is None:
         requestor = agent(actor)
-        if actor.citizen is not None:
+        citizen = actor.citizen
+        if citizen is not None and citizen.proxy is not None:
+            # A proxy acts as themselves, on behalf of the patient (docs/portal.md).
             requestor["who"] = {
-                "reference": f"Patient/{actor.citizen.patient_id}",
+                "reference": f"RelatedPerson/{citizen.proxy.related_person_id}",
+                "identifier": {"system": FNR_SYSTEM, "value": citizen.fnr},
+                "display": citizen.proxy.name or "Fullmektig",
+            }
+            requestor["role"] = [
+                {"coding": [{"system": PROXY_SYSTEM, "code": citizen.proxy.level}]}
+            ]
+            requestor["extension"] = [
+                {
+                    "url": ON_BEHALF_OF_EXTENSION,
+                    "valueReference": {"reference": f"Patient/{citizen.patient_id}"},
+                }
+            ]
+        elif citizen is not None:
+            requestor["who"] = {
+                "reference": f"Patient/{citizen.patient_id}",
                 "display": "Pasienten selv",
             }
         return [requestor]

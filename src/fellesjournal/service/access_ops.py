@@ -19,7 +19,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Final
 
-from fellesjournal.access import consents, policy, relations, roles
+from fellesjournal.access import consents, policy, proxy, relations, roles
 from fellesjournal.audit import events as ev
 from fellesjournal.audit import log
 from fellesjournal.fhir import jsonio
@@ -187,6 +187,10 @@ def audit_log_search(repo: GuardedRepository, items: list[tuple[str, str]]) -> S
     if actor.citizen is not None:
         if not policy.scope_allows(actor, "search", "AuditEvent"):
             repo.gate.deny("search", None, "the token's scopes do not cover the access log")
+        if "access-log" not in proxy.capabilities(actor.citizen):
+            repo.gate.deny(
+                "search", None, "acting for the patient at this level does not show the access log"
+            )
         own = actor.citizen.patient_id
         if wanted and wanted != own:
             return SearchResult(repo.parse_search("AuditEvent", []), [], total=0)

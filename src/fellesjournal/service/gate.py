@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from fellesjournal.access import orphans, policy, roles
+from fellesjournal.access import orphans, policy, proxy, release, roles
 from fellesjournal.access.actor import Actor
 from fellesjournal.access.policy import Decision
 from fellesjournal.access.relation_rules import RelationSettings
@@ -158,7 +158,25 @@ class Gate:
         decision = self.patient(tx, stored.patient_id)
         if not decision.allowed:
             return decision, decision.reason
+        if self.actor.citizen is not None and not self.released(tx, stored):
+            return decision, "not released to the citizen (docs/portal.md)"
         return decision, policy.resource_denial(self.actor, stored, decision)
+
+    def released(self, tx: SqlTransaction, stored: StoredResource) -> bool:
+        """For a citizen or proxy: is ``stored`` released to them? The search clause,
+        asked about the one row, so a read by id and a search always agree."""
+        citizen = self.actor.citizen
+        if citizen is None:
+            return True
+        table = schema.resources
+        found = tx.execute(
+            sa.select(table.c.res_id).where(
+                table.c.res_type == stored.res_type,
+                table.c.res_id == stored.res_id,
+                release.clause(table, citizen, proxy.capabilities(citizen), self.now_us),
+            )
+        ).first()
+        return found is not None
 
     def visible_in(
         self, tx: SqlTransaction, patient_id: str, rows: Iterable[StoredResource]
@@ -181,8 +199,13 @@ class Gate:
                     res_type=stored.res_type,
                     record_type=self.record_type(stored.res_type),
                 ).allowed
-            if ok and (
-                self.actor.is_system or policy.resource_denial(self.actor, stored, decision) is None
+            if (
+                ok
+                and (
+                    self.actor.is_system
+                    or policy.resource_denial(self.actor, stored, decision) is None
+                )
+                and self.released(tx, stored)
             ):
                 out.append(stored)
         return out

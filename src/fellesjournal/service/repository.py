@@ -24,7 +24,7 @@ from typing import Any, TypeVar, cast
 import jsonpatch
 import sqlalchemy as sa
 
-from fellesjournal.access import orphans
+from fellesjournal.access import citizen_writes, orphans
 from fellesjournal.access.consents import is_block_naming, is_break_glass_grant
 from fellesjournal.access.policy import PRIVACY_OFFICER
 from fellesjournal.audit.sink import AuditSink
@@ -717,6 +717,8 @@ class GuardedRepository:
                     current.patient_id,
                     "a block (sperring) that names you cannot be changed by you",
                 )
+        if actor.citizen is not None:
+            self._citizen_rules(ops, currents)
         if not actor.sees_protected_addresses:
             for i, op in enumerate(ops):
                 if op.resource is not None and confidentiality.needs_restore_check(
@@ -758,6 +760,22 @@ class GuardedRepository:
                 self.ctx.workflow_depth,
             )
         return [self._disclosed(r) for r in results]
+
+    def _citizen_rules(
+        self, ops: list[WriteOp], currents: dict[int, StoredResource | None]
+    ) -> None:
+        """What a citizen or proxy writes (``access/citizen_writes.py``; 422 if not)."""
+        citizen = self.ctx.actor.citizen
+        assert citizen is not None
+        today = datetime.now(UTC).date()
+        for i, op in enumerate(ops):
+            current = currents.get(i)
+            before = (
+                None
+                if current is None or current.deleted or not current.content
+                else dict(jsonio.loads(current.content))
+            )
+            citizen_writes.check(citizen, op.res_type, op.resource, before, today)
 
     def _workflow_rules(
         self,

@@ -65,6 +65,8 @@ OUTBOX_ACTOR: Final = Actor("system", "fellesjournal-outbox", scopes=("system/*.
 TASK_KIND: Final[dict[str, str]] = {
     "utskrivningsklar": model.DISCHARGE_READY,
     "pasientmelding": model.MESSAGE,
+    "timeforesporsel": model.APPOINTMENT_REQUEST,
+    "avbestilling": model.APPOINTMENT_REQUEST,
 }
 #: Working days the receiving unit has to read a message (one, as home care promises).
 READ_WITHIN_WORKING_DAYS: Final = 1

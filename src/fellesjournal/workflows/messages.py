@@ -41,6 +41,8 @@ KINDS: Final[dict[str, str]] = {
     "utskrevet": "Melding om utskrevet pasient",
     "dialogmelding": "Dialogmelding",
     "pasientmelding": "Melding fra pasient",
+    "timeforesporsel": "Ønske om ny time",
+    "avbestilling": "Avbestilling av time",
 }
 
 SENT_STATUSES: Final = frozenset({"in-progress", "completed"})

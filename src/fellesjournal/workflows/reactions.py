@@ -45,6 +45,7 @@ REACTIONS: Final[dict[str, tuple[str, ...]]] = {
     "Encounter": ("adt:on_encounter",),
     "DocumentReference": ("adt:on_document",),
     "Composition": ("adt:on_document",),
+    "Appointment": ("appointments:on_appointment",),
 }
 
 #: Reactions that write resources which react again stop at this depth (a guard against
