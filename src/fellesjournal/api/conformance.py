@@ -122,6 +122,13 @@ OPERATIONS: tuple[Operation, ...] = (
         type_level=False,
     ),
     Operation(
+        "release",
+        "https://fellesjournal.no/fhir/OperationDefinition/DiagnosticReport-release",
+        ("DiagnosticReport",),
+        instance=True,
+        type_level=False,
+    ),
+    Operation(
         "duplicates",
         "https://fellesjournal.no/fhir/OperationDefinition/Patient-duplicates",
         ("Patient",),

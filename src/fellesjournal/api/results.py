@@ -19,7 +19,7 @@ from fellesjournal.api.request import FhirRequest
 from fellesjournal.api.responses import FhirResponse, dumps
 from fellesjournal.fhir.errors import bad_request, error
 from fellesjournal.service.repository import GuardedRepository
-from fellesjournal.workflows import results
+from fellesjournal.workflows import result_release, results
 
 
 def _comment(req: FhirRequest) -> str | None:
@@ -56,3 +56,17 @@ def acknowledge(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirRes
         "parameter": [{"name": "task", "resource": task} for task in closed],
     }
     return FhirResponse(200, dumps(body))
+
+
+def release_result(req: FhirRequest, repo: GuardedRepository, base: str) -> FhirResponse:
+    """``POST DiagnosticReport/[id]/$release``: release a result to the patient with an
+    optional ``comment`` (``workflows/result_release.py``); answers the new version."""
+    if req.method != "POST":
+        exc = error(405, "not-supported", "$release changes the result; use POST")
+        exc.headers["Allow"] = "POST"
+        raise exc
+    if req.path[0] != "DiagnosticReport":
+        raise error(404, "not-found", "$release is an operation on DiagnosticReport")
+    comment = _comment(req)
+    report = result_release.release_report(repo, req.path[1], comment)
+    return FhirResponse(200, dumps(report))

@@ -53,6 +53,7 @@ _OPERATION_HANDLERS: dict[str, Handler] = {
     "start-care": referrals.start_care,
     "breaches": referrals.breaches,
     "acknowledge": results.acknowledge,
+    "release": results.release_result,
 }
 _SYSTEM_OPERATION_HANDLERS: dict[str, Handler] = {
     "process-message": workflows.process_message,
