@@ -18,13 +18,12 @@ import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 import jsonpatch
 import sqlalchemy as sa
 
-from fellesjournal.access import citizen_writes, orphans
+from fellesjournal.access import orphans
 from fellesjournal.access.consents import is_block_naming, is_break_glass_grant
 from fellesjournal.access.policy import PRIVACY_OFFICER
 from fellesjournal.audit.sink import AuditSink
@@ -34,7 +33,7 @@ from fellesjournal.mpi import identity
 from fellesjournal.norway import confidentiality
 from fellesjournal.search.params import Parser, SearchRequest
 from fellesjournal.service import chart as charts
-from fellesjournal.service import references
+from fellesjournal.service import references, write_checks
 from fellesjournal.service.auditing import AuditTrail
 from fellesjournal.service.context import RequestContext
 from fellesjournal.service.everything import EverythingPage, everything
@@ -46,7 +45,7 @@ from fellesjournal.settings import Settings
 from fellesjournal.store import schema
 from fellesjournal.store.base import StoredResource, WriteOp, WriteResult
 from fellesjournal.store.sql import SqlStore, SqlTransaction
-from fellesjournal.workflows import reactions, rules
+from fellesjournal.workflows import reactions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -79,10 +78,6 @@ def _same_record(restrict: Callable[[sa.Table], Any], patient_id: str) -> Callab
         return same if rest is None else sa.or_(same, rest)
 
     return clause
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def audited(method: F) -> F:
@@ -718,7 +713,7 @@ class GuardedRepository:
                     "a block (sperring) that names you cannot be changed by you",
                 )
         if actor.citizen is not None:
-            self._citizen_rules(ops, currents)
+            write_checks.citizen_rules(actor, ops, currents)
         if not actor.sees_protected_addresses:
             for i, op in enumerate(ops):
                 if op.resource is not None and confidentiality.needs_restore_check(
@@ -734,7 +729,7 @@ class GuardedRepository:
                         op.resource = confidentiality.restore_protected(
                             op.resource, jsonio.loads(current.content)
                         )
-        previous = self._workflow_rules(tx, ops, currents)
+        previous = write_checks.workflow_rules(self.ctx, tx, ops, currents)
         identity.check_unique(tx, ops, self.patients_with_identifier)
         results = tx.apply_many(ops)
         for op, result in zip(ops, results, strict=True):
@@ -760,53 +755,6 @@ class GuardedRepository:
                 self.ctx.workflow_depth,
             )
         return [self._disclosed(r) for r in results]
-
-    def _citizen_rules(
-        self, ops: list[WriteOp], currents: dict[int, StoredResource | None]
-    ) -> None:
-        """What a citizen or proxy writes (``access/citizen_writes.py``; 422 if not)."""
-        citizen = self.ctx.actor.citizen
-        assert citizen is not None
-        today = datetime.now(UTC).date()
-        for i, op in enumerate(ops):
-            current = currents.get(i)
-            before = (
-                None
-                if current is None or current.deleted or not current.content
-                else dict(jsonio.loads(current.content))
-            )
-            citizen_writes.check(citizen, op.res_type, op.resource, before, today)
-
-    def _workflow_rules(
-        self,
-        tx: SqlTransaction,
-        ops: list[WriteOp],
-        currents: dict[int, StoredResource | None],
-    ) -> dict[int, dict[str, Any] | None] | None:
-        """Apply the work-item rules to the Tasks in ``ops`` (422 on a broken one) and
-        return, by position, the content before each write that starts workflows (None
-        when no write does)."""
-        previous: dict[int, dict[str, Any] | None] | None = None
-        for i, op in enumerate(ops):
-            is_task = op.res_type == "Task"
-            reacts = self.ctx.workflows and reactions.reacts_to(op.res_type)
-            if not (is_task or reacts):
-                continue
-            if op.method == "POST":
-                before = None
-            else:
-                current = currents[i] if i in currents else tx.read(op.res_type, op.res_id)
-                before = (
-                    None
-                    if current is None or current.deleted or current.content is None
-                    else dict(jsonio.loads(current.content))
-                )
-            if is_task and op.resource is not None:
-                rules.check_task(self.ctx.actor, op.resource, before, _now_iso())
-            if reacts:
-                previous = previous if previous is not None else {}
-                previous[i] = before
-        return previous
 
     def audit_append(self, tx: SqlTransaction, events: list[dict[str, Any]]) -> list[int]:
         """Append events made by an operation (a merge, break-the-glass) in its
