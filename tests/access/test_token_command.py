@@ -121,7 +121,14 @@ def test_patient_token(monkeypatch: pytest.MonkeyPatch, settings: Settings, worl
     assert claims["fhir_actor"] == "patient"
     assert claims["sub"] == world.fnr
     assert claims["fhirUser"] == f"Patient/{world.patient_id}"
-    assert claims["scope"] == "patient/*.read patient/Consent.write"
+    assert claims["scope"].split() == [
+        "patient/*.read",
+        "patient/Consent.write",
+        "patient/Communication.write",
+        "patient/Appointment.write",
+        "patient/RelatedPerson.write",
+    ]
+    assert "fj_on_behalf_of" not in claims
     assert claims["exp"] - claims["iat"] == 3600
 
 

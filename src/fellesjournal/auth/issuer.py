@@ -228,20 +228,41 @@ def issue_practitioner_token(
     return issue_token(settings, hpr, claims, ttl)
 
 
-def issue_patient_token(settings: Settings, fnr: str, patient_id: str, ttl: int = 3600) -> str:
-    """A citizen's token for their own record (SMART v1 scopes ``patient/*.read`` and
-    ``patient/Consent.write``: citizens read their record and set their own blocks).
+def issue_patient_token(
+    settings: Settings,
+    fnr: str,
+    patient_id: str,
+    ttl: int = 3600,
+    *,
+    on_behalf_of: bool = False,
+) -> str:
+    """A citizen's token (SMART v1 scopes: ``patient/*.read`` and the writes a citizen
+    makes: messages, cancellations, blocks and fullmakt; the access layer narrows them
+    further, docs/portal.md).
 
-    Claims: ``sub`` the fødselsnummer or D-nummer, ``fhir_actor: patient``,
-    ``fhirUser: Patient/{patient_id}``. Unchecked here, as for
-    :func:`issue_practitioner_token`.
+    Claims: ``sub`` the fødselsnummer or D-nummer, ``fhir_actor: patient``, and
+    ``fhirUser: Patient/{patient_id}`` for their own record or, with ``on_behalf_of``,
+    ``fj_on_behalf_of: Patient/{patient_id}`` for the record they act for as a parent
+    or with a fullmakt. Unchecked here, as for :func:`issue_practitioner_token`.
     """
-    claims: dict[str, Any] = {
-        "fhir_actor": "patient",
-        "scope": "patient/*.read patient/Consent.write",
-        "fhirUser": f"Patient/{patient_id}",
-    }
+    claims: dict[str, Any] = {"fhir_actor": "patient", "scope": CITIZEN_SCOPES}
+    if on_behalf_of:
+        claims["fj_on_behalf_of"] = f"Patient/{patient_id}"
+    else:
+        claims["fhirUser"] = f"Patient/{patient_id}"
     return issue_token(settings, fnr, claims, ttl)
+
+
+#: What a citizen's token may ask for; the policy decides per capability.
+CITIZEN_SCOPES = " ".join(
+    [
+        "patient/*.read",
+        "patient/Consent.write",
+        "patient/Communication.write",
+        "patient/Appointment.write",
+        "patient/RelatedPerson.write",
+    ]
+)
 
 
 # --------------------------------------------------------------------------- SMART

@@ -153,6 +153,14 @@ def token(
     patient: Annotated[
         str | None, typer.Option(help="Fødselsnummer or D-nummer of a citizen.")
     ] = None,
+    on_behalf_of: Annotated[
+        str | None,
+        typer.Option(
+            "--on-behalf-of",
+            help="With --patient: the fødselsnummer of the person they act for "
+            "(a parent's child, or a fullmakt's grantor).",
+        ),
+    ] = None,
     ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
     protected_addresses: Annotated[
         bool,
@@ -214,12 +222,36 @@ def token(
             raise _fail("--protected-addresses is for --system and --practitioner tokens")
         fnr = patient.strip()
         number_system = person_system(fnr, allow_test_identities=settings.allow_test_identities)
+        if on_behalf_of is not None:
+            typer.echo(_proxy_token(settings, fnr, on_behalf_of.strip(), ttl))
+            return
         patient_id = find_patient(_system_repo(settings), fnr, number_system)
         issued = issue_patient_token(settings, fnr, patient_id, ttl)
         _audit_login(settings, Actor("patient", fnr, citizen=CitizenContext(fnr, patient_id)))
         typer.echo(issued)
     except NotResolved as exc:
         raise _fail(str(exc)) from None
+
+
+def _proxy_token(settings: Settings, fnr: str, represented: str, ttl: int) -> str:
+    """A token for ``fnr`` acting for the person with the number ``represented``; the
+    representation must hold now (raises NotResolved / exits 1 otherwise)."""
+    from fellesjournal.access.actor import Actor
+    from fellesjournal.access.resolve import ContextResolver, find_patient, person_system
+    from fellesjournal.auth.issuer import issue_patient_token
+    from fellesjournal.fhir.errors import FhirError
+
+    system = person_system(represented, allow_test_identities=settings.allow_test_identities)
+    patient_id = find_patient(_system_repo(settings), represented, system)
+    store = _store(settings)
+    try:
+        citizen = ContextResolver(store, settings).proxy_context(fnr, patient_id)
+    except FhirError as exc:
+        raise _fail(str(exc).removeprefix("the token's identity does not hold: ")) from None
+    finally:
+        store.dispose()
+    _audit_login(settings, Actor("patient", fnr, citizen=citizen))
+    return issue_patient_token(settings, fnr, patient_id, ttl, on_behalf_of=True)
 
 
 def _audit_login(settings: Settings, actor: Actor) -> None:
