@@ -1,0 +1,71 @@
+"""``/portal/download``: the record to take away, as a readable PDF summary
+(``portal/pdf.py``: ``summary_pdf``) and as machine-readable FHIR data, an International
+Patient Summary-style document Bundle (``portal/export.py``: ``ips_bundle``). Both are
+built through the citizen's repository, so they hold what the portal shows and no more.
+While either builder is not part of the installed code its link answers 503.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from fellesjournal.fhir import jsonio
+from fellesjournal.portal.base import Portal, answers, page
+from fellesjournal.web.render import PAGE_HEADERS, locale_of
+
+FHIR_JSON = "application/fhir+json"
+
+
+def builder(module: str, name: str) -> Callable[..., Any] | None:
+    """``fellesjournal.portal.<module>.<name>``, or None while that module is missing."""
+    full = f"fellesjournal.portal.{module}"
+    if importlib.util.find_spec(full) is None:
+        return None
+    found: Callable[..., Any] = getattr(importlib.import_module(full), name)
+    return found
+
+
+def _file(body: bytes, media_type: str, filename: str) -> Response:
+    headers = {**PAGE_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def routes(portal: Portal) -> list[BaseRoute]:
+    @answers
+    async def download(request: Request) -> Response:
+        portal.repository(request)
+        portal.require(request, "download")
+        return page(request, "portal/download.html")
+
+    @answers
+    async def pdf(request: Request) -> Response:
+        repo = portal.repository(request)
+        portal.require(request, "download")
+        make = builder("pdf", "summary_pdf")
+        if make is None:
+            return page(request, "portal/unavailable.html", status_code=503)
+        body = make(repo, portal.patient_id(request), locale_of(request))
+        return _file(body, "application/pdf", "helsejournal.pdf")
+
+    @answers
+    async def bundle(request: Request) -> Response:
+        repo = portal.repository(request)
+        portal.require(request, "download")
+        make = builder("export", "ips_bundle")
+        if make is None:
+            return page(request, "portal/unavailable.html", status_code=503)
+        body = jsonio.dumps(make(repo, portal.patient_id(request)))
+        return _file(body, FHIR_JSON, "helsejournal.json")
+
+    return [
+        Route("/portal/download", download),
+        Route("/portal/download/summary.pdf", pdf),
+        Route("/portal/download/summary.json", bundle),
+    ]
