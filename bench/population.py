@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from bench import report, workspace
+from bench import portal, report, workspace
 from bench.machine import git_commit, machine_info
 from bench.procs import Service, free_port
 from bench.scenarios import Latencies
@@ -339,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
                     say(f"timing {name}")
                     results[name] = time_cycle(gp, urls, args.requests, args.warmup)
         pages = workspace.time_pages(base, synthea, args.page_requests, 5, say)
+        portal_pages = portal.time_portal(base, args.page_requests, 5, say)
     for name, lat in results.items():
         say(f"{name}: {lat.summary()}")
     head = render(results, args.patients, resources, seed_note, git_commit(REPO))
@@ -348,8 +349,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_write:
             report.write_block(args.output, "population", head)
     print(text)
+    portal_text = portal.render(portal_pages)
+    print(portal_text)
     if not args.no_write:
         report.write_block(args.output, "workspace", text)
+        report.write_block(args.output, "portal", portal_text)
     return 0
 
 
