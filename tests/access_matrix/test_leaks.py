@@ -40,6 +40,7 @@ def paths(world: World) -> list[str]:
         f"Observation?_has:Observation:has-member:code={CODES}|{src.codes[link]}",
         f"Observation?has-member={hidden}",  # matches the link: a reference, not data
         f"{src.patient}/$everything",
+        f"{src.patient}/$summary",
         f"Patient?_id={src.patient_id}&_revinclude=Observation:subject"
         "&_include:iterate=Observation:has-member",
     ]

@@ -38,6 +38,13 @@ OPERATIONS: tuple[Operation, ...] = (
         type_level=False,
     ),
     Operation(
+        "summary",
+        "http://hl7.org/fhir/uv/ips/OperationDefinition/summary",
+        ("Patient",),
+        instance=True,
+        type_level=False,
+    ),
+    Operation(
         "validate",
         "http://hl7.org/fhir/OperationDefinition/Resource-validate",
         (),

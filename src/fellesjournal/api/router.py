@@ -18,6 +18,7 @@ from fellesjournal.api import (
     referrals,
     results,
     review,
+    summary,
     system,
     terminology,
     type_level,
@@ -34,6 +35,7 @@ Handler = Callable[[FhirRequest, GuardedRepository, str], FhirResponse]
 
 _OPERATION_HANDLERS: dict[str, Handler] = {
     "everything": operations.patient_everything,
+    "summary": summary.patient_summary,
     "validate": operations.validate,
     "merge": mpi.patient_merge,
     "duplicates": mpi.patient_duplicates,
