@@ -12,6 +12,8 @@ one is signed in) and how to get there. A new page is one more row.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,7 @@ from tests.browser.demo import (
     richest_patient,
     sign_in,
 )
+from tests.browser.portal_demo import Citizen, citizens, portal_sign_in
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 AXE_URL = "/__test__/axe.min.js"  # answered by the test's route, never by the server
@@ -56,6 +59,11 @@ class Demo:
     @property
     def overview(self) -> str:
         return f"/patients/{self.rich['id']}"
+
+    @functools.cached_property
+    def citizens(self) -> tuple[Citizen, Citizen]:
+        """(a citizen with released documents and results, another) for the portal."""
+        return citizens(self.live_server)
 
     @property
     def stop_form(self) -> str:
@@ -152,6 +160,53 @@ def _signed_out(page: Page, demo: Demo) -> None:
     expect(page.locator("h1")).to_be_visible()
 
 
+def _portal(path: Callable[[Citizen], str] | str) -> Callable[[Page, Demo], object]:
+    """Sign in to the portal as the citizen with documents and results, then open ``path``."""
+
+    def go(page: Page, demo: Demo) -> object:
+        citizen = demo.citizens[0]
+        portal_sign_in(page, citizen.fnr)
+        return page.goto(path if isinstance(path, str) else path(citizen))
+
+    return go
+
+
+def _portal_under_16(page: Page, demo: Demo) -> None:
+    page.goto("/portal/signin")
+    page.locator("ul.citizens button").last.click()  # Jonas (14)
+    expect(page.locator("h1")).to_be_visible()
+
+
+def _portal_grant_refused(page: Page, demo: Demo) -> None:
+    _portal("/portal/proxies/new")(page, demo)
+    page.locator("#give-proxy").click()  # nothing filled in: the server says what is missing
+    expect(page.locator("[aria-invalid=true]").first).to_be_visible()
+
+
+def _portal_nynorsk(page: Page, demo: Demo) -> None:
+    _portal("/portal/record")(page, demo)
+    page.get_by_role("button", name=re.compile("Nynorsk")).click()
+    expect(page.locator("html")).to_have_attribute("lang", "nn")
+
+
+PORTAL_PAGES: list[Visit] = [
+    Visit("portal: ID-porten sign-in page", None, _open("/portal/signin")),
+    Visit("portal: under 16 refused", None, _portal_under_16),
+    Visit("portal: start page", None, _portal("/portal")),
+    Visit("portal: my record", None, _portal("/portal/record")),
+    Visit("portal: my record in nynorsk", None, _portal_nynorsk),
+    Visit("portal: documents", None, _portal("/portal/documents")),
+    Visit("portal: a document", None, _portal(lambda c: f"/portal/documents/{c.document_id}")),
+    Visit("portal: results", None, _portal("/portal/results")),
+    Visit("portal: a result", None, _portal(lambda c: f"/portal/results/{c.report_id}")),
+    Visit("portal: power of attorney", None, _portal("/portal/proxies")),
+    Visit("portal: give power of attorney", None, _portal("/portal/proxies/new")),
+    Visit("portal: give power of attorney, refused", None, _portal_grant_refused),
+    Visit("portal: download", None, _portal("/portal/download")),
+    Visit("portal: not found", None, _portal("/portal/documents/nothing-here")),
+]
+
+
 PAGES: list[Visit] = [
     Visit("issuer sign-in page", None, _open("/signin")),
     Visit("sign-in failed", None, _open("/signin/callback?state=forged&code=forged")),
@@ -197,6 +252,7 @@ PAGES: list[Visit] = [
     Visit("signed out", GP, _signed_out),
     Visit("bad request", GP, _open("/patients?q=%00")),
     Visit("forbidden", GP, _open("/review")),
+    *PORTAL_PAGES,
 ]
 
 

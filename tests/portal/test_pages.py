@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from tests.portal.conftest import People, Person, sign_in
 
 LOINC = "http://loinc.org"
+INTERP = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 
 
 def _text(concept: dict) -> str:
@@ -118,3 +119,95 @@ def test_another_citizens_resources_are_not_found(
     assert signed_in.get(f"/portal/results/{report['id']}").status_code == 404
     assert doc["id"] not in signed_in.get("/portal/documents").text
     assert report["id"] not in signed_in.get("/portal/results").text
+
+
+WITHHOLD = "urn:oid:2.16.578.1.12.4.1.1.9603"
+RELEASE = "https://fellesjournal.no/fhir/CodeSystem/result-release"
+COMMENT = "https://fellesjournal.no/fhir/StructureDefinition/release-comment"
+
+
+def _note(person: Person, title: str, security: str | None) -> dict:
+    signed = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=3)).isoformat()
+    doc: dict = {
+        "resourceType": "DocumentReference",
+        "status": "current",
+        "docStatus": "final",
+        "type": {"coding": [{"system": LOINC, "code": "11506-3"}], "text": title},
+        "subject": {"reference": f"Patient/{person.patient_id}"},
+        "date": signed,
+        "content": [
+            {
+                "attachment": {
+                    "contentType": "text/plain; charset=utf-8",
+                    "data": base64.b64encode(f"{title}: hemmelig innhold".encode()).decode(),
+                }
+            }
+        ],
+    }
+    if security:
+        doc["meta"] = {"security": [{"system": WITHHOLD, "code": security}]}
+    return doc
+
+
+def test_withheld_documents_and_held_back_notices(
+    signed_in: TestClient, people: People, owner: Person
+) -> None:
+    repo = people.repo.historical()
+    told = repo.create("DocumentReference", _note(owner, "Notat holdt tilbake", "NORN_EPO"))
+    secret = repo.create("DocumentReference", _note(owner, "Notat med fare", "NORN_FFL"))
+    listing = signed_in.get("/portal/documents")
+    assert "Notat holdt tilbake" in listing.text  # the notice: type and date
+    assert told.stored.res_id not in listing.text  # but no link to it
+    assert "Notat med fare" not in listing.text  # its existence is not revealed
+    assert "hemmelig innhold" not in listing.text
+    for res_id in (told.stored.res_id, secret.stored.res_id):
+        assert signed_in.get(f"/portal/documents/{res_id}").status_code == 404
+
+
+def test_a_released_result_shows_the_clinicians_comment(
+    signed_in: TestClient, people: People, owner: Person
+) -> None:
+    repo = people.repo.historical()
+    issued = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)).isoformat()
+    obs = repo.create(
+        "Observation",
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"coding": [{"system": LOINC, "code": "718-7"}], "text": "Hemoglobin"},
+            "subject": {"reference": f"Patient/{owner.patient_id}"},
+            "effectiveDateTime": issued,
+            "valueQuantity": {"value": 10.2, "unit": "g/dL"},
+            "referenceRange": [{"low": {"value": 11.7, "unit": "g/dL"}}],
+            "interpretation": [{"coding": [{"system": INTERP, "code": "L"}]}],
+        },
+    )
+    report = repo.create(
+        "DiagnosticReport",
+        {
+            "resourceType": "DiagnosticReport",
+            "meta": {
+                "tag": [
+                    {"system": RELEASE, "code": "clinician"},
+                    {"system": RELEASE, "code": "released"},
+                ]
+            },
+            "extension": [
+                {"url": COMMENT, "valueString": "Litt lav blodprosent, ta jerntilskudd."}
+            ],
+            "status": "final",
+            "code": {"text": "Blodprøve hos fastlegen"},
+            "subject": {"reference": f"Patient/{owner.patient_id}"},
+            "effectiveDateTime": issued,
+            "issued": issued,
+            "result": [{"reference": f"Observation/{obs.stored.res_id}"}],
+        },
+    )
+    shown = signed_in.get(f"/portal/results/{report.stored.res_id}")
+    assert shown.status_code == 200, shown.text
+    text = html.unescape(shown.text)
+    assert "Litt lav blodprosent, ta jerntilskudd." in text
+    assert "10,2" in text and "Lavere enn normalt" in text
+    assert "≥ 11,7" in text
+    start = signed_in.get("/portal")
+    assert f"/portal/results/{report.stored.res_id}" in start.text  # new on the start page

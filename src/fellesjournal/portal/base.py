@@ -10,15 +10,14 @@ a patient actor is all a page can show (``docs/portal.md``).
 from __future__ import annotations
 
 import functools
-import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from fellesjournal.access import proxy
 from fellesjournal.access.actor import Actor, actor_from_claims
 from fellesjournal.access.resolve import ContextResolver
 from fellesjournal.audit.sink import AuditSink
@@ -33,26 +32,11 @@ from fellesjournal.web.render import render
 from fellesjournal.web.session import csrf_ok
 from fellesjournal.web.workspace import Answered
 
-__all__ = ["ALL_CAPABILITIES", "Answered", "Portal", "answers", "page", "proxy_module"]
+__all__ = ["Answered", "Portal", "answers", "checked_form", "page"]
 
-#: The capability names of docs/portal.md; the citizen acting for themselves has all.
-ALL_CAPABILITIES: Final = frozenset(
-    {"read", "sensitive", "appointments", "act", "blocks", "access-log", "download", "proxies"}
-)
 SCOPES: Final = ("patient/*.*",)
 SIGNIN: Final = "/portal/signin"
 CHOOSE: Final = "/portal/acting-for"
-
-
-def proxy_module() -> ModuleType | None:
-    """``fellesjournal.access.proxy`` (representations and capabilities), or None while
-    it is not part of the installed code."""
-    try:
-        return importlib.import_module("fellesjournal.access.proxy")
-    except ModuleNotFoundError as exc:
-        if exc.name == "fellesjournal.access.proxy":
-            return None
-        raise
 
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -129,7 +113,7 @@ class Portal:
         (their own record: no ``fj_on_behalf_of``)."""
         claims: dict[str, Any] = {"sub": user.fnr, "fhir_actor": "patient", "scope": SCOPES[0]}
         if patient_id is not None and patient_id != user.patient_id:
-            claims["fj_on_behalf_of"] = f"Patient/{patient_id}"
+            claims[proxy.ON_BEHALF_CLAIM] = f"Patient/{patient_id}"
         return claims
 
     def resolve(self, user: PortalUser, patient_id: str | None) -> Actor:
@@ -162,7 +146,7 @@ class Portal:
         page header (the citizen, whom they act for, what they may do)."""
         user = self.citizen(request)
         actor = self.actor(request, user)
-        request.state.page = {"citizen": user, "capabilities": capabilities(actor)}
+        request.state.page = {"citizen": user, "capabilities": proxy.capabilities(actor.citizen)}
         return self.guarded(actor)
 
     def patient_id(self, request: Request) -> str:
@@ -180,11 +164,3 @@ class Portal:
             raise Answered(
                 page(request, "portal/forbidden.html", status_code=403, reason="capability")
             )
-
-
-def capabilities(actor: Actor) -> frozenset[str]:
-    """What the actor's representation lets the pages offer (``docs/portal.md``)."""
-    proxy = proxy_module()
-    if proxy is None or actor.citizen is None:
-        return ALL_CAPABILITIES
-    return frozenset(proxy.capabilities(actor.citizen))

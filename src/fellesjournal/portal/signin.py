@@ -27,7 +27,7 @@ from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import FhirError
 from fellesjournal.norway.identifiers import birth_date
 from fellesjournal.portal import idporten
-from fellesjournal.portal.base import Portal, answers, checked_form, page, proxy_module
+from fellesjournal.portal.base import Portal, answers, checked_form, page
 from fellesjournal.portal.session import PortalUser, set_citizen, sign_in, sign_out
 from fellesjournal.web import i18n
 from fellesjournal.web.directory import person_name
@@ -114,12 +114,9 @@ class SignIn:
         out = []
         if user.patient_id is not None:
             out.append(Choice(user.patient_id, user.name, "self", "self"))
-        proxy = proxy_module()
-        if proxy is not None:
-            settings = self.portal.settings
-            for rep in proxy.representations(self.portal.store, settings, user.fnr):
-                if rep.patient_id != user.patient_id:
-                    out.append(Choice(rep.patient_id, rep.name, rep.relation, rep.level))
+        for rep in self.portal.resolver.representations(user.fnr):
+            if rep.patient_id != user.patient_id:
+                out.append(Choice(rep.patient_id, rep.name, rep.relation, rep.level))
         return out
 
     @answers

@@ -5,9 +5,9 @@ document types shown, 24 hours after signing, never withheld ones) is listed and
 a document that is not released answers the same 404 as one that does not exist. Plain
 text is shown as text; other content is only named.
 
-Held-back notices ("a document from this date, of this type, is held back") come from
-the repository's ``held_back`` (the access layer's list of documents withheld under a
-code that may be revealed): :func:`held_back` is the one place that asks for them.
+Held-back notices ("a document from this date, of this type, is held back, and why")
+come from ``service/held_back.py``: only documents withheld under a code that lets their
+existence be told, never their content.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,7 +25,6 @@ from fellesjournal.portal.base import Portal, answers, page
 from fellesjournal.portal.reading import (
     Resource,
     Units,
-    load,
     newest_first,
     read_chart,
     read_one,
@@ -33,8 +32,8 @@ from fellesjournal.portal.reading import (
     text,
     when,
 )
+from fellesjournal.service.held_back import held_back
 from fellesjournal.service.repository import GuardedRepository
-from fellesjournal.store.base import StoredResource
 
 TYPES: Final = ("DocumentReference",)
 #: How many documents the list shows (newest first).
@@ -49,14 +48,6 @@ class Document:
     author: str
     unit: str
     organization: str
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A document that is held back: its date and type, never its content."""
-
-    date: str
-    kind: str
 
 
 def _title(doc: Resource) -> str:
@@ -106,18 +97,6 @@ def document_text(doc: Resource) -> str | None:
     return None
 
 
-def held_back(repo: GuardedRepository, patient_id: str) -> list[Notice]:
-    """The held-back notices of the record (empty while the repository offers none)."""
-    finder: Any = getattr(repo, "held_back", None)
-    if finder is None:
-        return []
-    out = []
-    for found in finder(patient_id):
-        doc = load(found) if isinstance(found, StoredResource) else dict(found)
-        out.append(Notice(when(doc, "date", "created"), text(doc.get("type"))))
-    return sorted(out, key=lambda n: n.date, reverse=True)
-
-
 def _unit_ids(docs: list[Resource]) -> list[str]:
     return [u for d in docs if (u := ref_id(d.get("custodian"), "Organization")) is not None]
 
@@ -140,7 +119,7 @@ def routes(portal: Portal) -> list[BaseRoute]:
             request,
             "portal/documents.html",
             documents=list_documents(repo, patient_id),
-            notices=held_back(repo, patient_id),
+            notices=held_back(repo),
         )
 
     @answers

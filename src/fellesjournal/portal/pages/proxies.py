@@ -18,18 +18,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from fellesjournal.access.proxy import FULLMAKT_LEVELS, PROXY_MIN_AGE, PROXY_SYSTEM
 from fellesjournal.access.resolve import NotResolved, person_system
 from fellesjournal.fhir.errors import FhirError
 from fellesjournal.norway.identifiers import birth_date
-from fellesjournal.portal.base import Portal, answers, checked_form, page, proxy_module
+from fellesjournal.portal.base import Portal, answers, checked_form, page
 from fellesjournal.portal.reading import Resource, code, load, read_chart, sort_key
 from fellesjournal.portal.session import PortalUser
 from fellesjournal.web import i18n
 
-PROXY_SYSTEM: Final = "https://fellesjournal.no/fhir/CodeSystem/proxy-access"
 #: The fullmakt levels a citizen gives, widest first (docs/portal.md).
-LEVELS: Final = ("full", "standard", "read-only", "communicate")
-PROXY_MIN_AGE: Final = 18
+LEVELS: Final = tuple(FULLMAKT_LEVELS)
 MAX_NAME: Final = 200
 
 
@@ -78,12 +77,9 @@ def _given(related: Resource) -> Given | None:
 
 def held(portal: Portal, user: PortalUser) -> list[Held]:
     """Everyone the signed-in person may act for now (their own record left out)."""
-    proxy = proxy_module()
-    if proxy is None:
-        return []
     return [
         Held(r.patient_id, r.name, r.relation, r.level)
-        for r in proxy.representations(portal.store, portal.settings, user.fnr)
+        for r in portal.resolver.representations(user.fnr)
         if r.patient_id != user.patient_id
     ]
 

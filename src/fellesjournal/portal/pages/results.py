@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from fellesjournal.access.release import RELEASE_COMMENT_URL
 from fellesjournal.fhir.errors import FhirError
 from fellesjournal.portal.base import Portal, answers, page
 from fellesjournal.portal.reading import (
@@ -35,7 +36,7 @@ from fellesjournal.web.i18n import format_number
 TYPES: Final = ("DiagnosticReport",)
 LIMIT: Final = 200
 #: The clinician's comment on releasing a result (docs/portal.md).
-COMMENT_URL: Final = "https://fellesjournal.no/fhir/StructureDefinition/release-comment"
+COMMENT_URL: Final = RELEASE_COMMENT_URL
 INTERPRETATION: Final = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 #: Interpretation codes, grouped into what the page says in words.
 HIGH: Final = frozenset({"H", ">"})
