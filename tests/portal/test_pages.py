@@ -211,3 +211,18 @@ def test_a_released_result_shows_the_clinicians_comment(
     assert "≥ 11,7" in text
     start = signed_in.get("/portal")
     assert f"/portal/results/{report.stored.res_id}" in start.text  # new on the start page
+
+
+def test_downloads(signed_in: TestClient, owner: Person) -> None:
+    pdf = signed_in.get("/portal/download/summary.pdf")
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["cache-control"] == "no-store"
+    assert pdf.content.startswith(b"%PDF")
+    bundle = signed_in.get("/portal/download/summary.json")
+    assert bundle.status_code == 200
+    assert bundle.headers["content-type"].startswith("application/fhir+json")
+    data = bundle.json()
+    assert data["resourceType"] == "Bundle" and data["type"] == "document"
+    patients = [e["resource"] for e in data["entry"] if e["resource"]["resourceType"] == "Patient"]
+    assert [p["id"] for p in patients] == [owner.patient_id]

@@ -2,15 +2,9 @@
 (``portal/pdf.py``: ``summary_pdf``) and as machine-readable FHIR data, an International
 Patient Summary-style document Bundle (``portal/export.py``: ``ips_bundle``). Both are
 built through the citizen's repository, so they hold what the portal shows and no more.
-While either builder is not part of the installed code its link answers 503.
 """
 
 from __future__ import annotations
-
-import importlib
-import importlib.util
-from collections.abc import Callable
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,18 +12,11 @@ from starlette.routing import BaseRoute, Route
 
 from fellesjournal.fhir import jsonio
 from fellesjournal.portal.base import Portal, answers, page
+from fellesjournal.portal.export import ips_bundle
+from fellesjournal.portal.pdf import summary_pdf
 from fellesjournal.web.render import PAGE_HEADERS, locale_of
 
 FHIR_JSON = "application/fhir+json"
-
-
-def builder(module: str, name: str) -> Callable[..., Any] | None:
-    """``fellesjournal.portal.<module>.<name>``, or None while that module is missing."""
-    full = f"fellesjournal.portal.{module}"
-    if importlib.util.find_spec(full) is None:
-        return None
-    found: Callable[..., Any] = getattr(importlib.import_module(full), name)
-    return found
 
 
 def _file(body: bytes, media_type: str, filename: str) -> Response:
@@ -48,20 +35,14 @@ def routes(portal: Portal) -> list[BaseRoute]:
     async def pdf(request: Request) -> Response:
         repo = portal.repository(request)
         portal.require(request, "download")
-        make = builder("pdf", "summary_pdf")
-        if make is None:
-            return page(request, "portal/unavailable.html", status_code=503)
-        body = make(repo, portal.patient_id(request), locale_of(request))
+        body = summary_pdf(repo, portal.patient_id(request), locale_of(request))
         return _file(body, "application/pdf", "helsejournal.pdf")
 
     @answers
     async def bundle(request: Request) -> Response:
         repo = portal.repository(request)
         portal.require(request, "download")
-        make = builder("export", "ips_bundle")
-        if make is None:
-            return page(request, "portal/unavailable.html", status_code=503)
-        body = jsonio.dumps(make(repo, portal.patient_id(request)))
+        body = jsonio.dumps(ips_bundle(repo, portal.patient_id(request)))
         return _file(body, FHIR_JSON, "helsejournal.json")
 
     return [
