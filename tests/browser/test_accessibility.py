@@ -189,10 +189,17 @@ def _portal_nynorsk(page: Page, demo: Demo) -> None:
     expect(page.locator("html")).to_have_attribute("lang", "nn")
 
 
+def _portal_signed_out(page: Page, demo: Demo) -> None:
+    _portal("/portal")(page, demo)
+    page.locator(".portal-who button[type=submit]").click()
+    expect(page.locator("h1")).to_be_visible()
+
+
 PORTAL_PAGES: list[Visit] = [
     Visit("portal: ID-porten sign-in page", None, _open("/portal/signin")),
     Visit("portal: under 16 refused", None, _portal_under_16),
     Visit("portal: start page", None, _portal("/portal")),
+    Visit("portal: whose record", None, _portal("/portal/acting-for")),
     Visit("portal: my record", None, _portal("/portal/record")),
     Visit("portal: my record in nynorsk", None, _portal_nynorsk),
     Visit("portal: documents", None, _portal("/portal/documents")),
@@ -204,6 +211,7 @@ PORTAL_PAGES: list[Visit] = [
     Visit("portal: give power of attorney, refused", None, _portal_grant_refused),
     Visit("portal: download", None, _portal("/portal/download")),
     Visit("portal: not found", None, _portal("/portal/documents/nothing-here")),
+    Visit("portal: signed out", None, _portal_signed_out),
 ]
 
 
