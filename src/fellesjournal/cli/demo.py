@@ -3,8 +3,9 @@
 * ``demo seed`` writes the region, then a deterministic synthetic population living in
   it (:mod:`fellesjournal.demo.population`), with a progress bar, then the demo's work
   items through the workflows (:mod:`fellesjournal.demo.workflows`: referrals, results,
-  messages, an escalated item, a failed delivery); ``--if-empty`` does nothing when
-  patients exist (``make run`` uses it).
+  messages, an escalated item, a failed delivery), then the patient portal's demo
+  citizens (:mod:`fellesjournal.demo.portal_seed`, written once); ``--if-empty`` does
+  nothing when patients exist (``make run`` uses it).
 * ``demo load`` loads the nine built-in demo resources (the older, smaller demo).
 
 Errors are one line on stderr and exit code 1.
@@ -14,12 +15,15 @@ from __future__ import annotations
 
 import datetime
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from fellesjournal.cli.common import err, fail, settings, system_repo
 from fellesjournal.cli.common import progress as progress_bar
+
+if TYPE_CHECKING:
+    from fellesjournal.service.repository import GuardedRepository
 
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 
@@ -107,6 +111,27 @@ def demo_seed(
             f"{items.failed} failed delivery, {items.escalated} escalated",
             soft_wrap=True,
         )
+    _seed_portal(repo, anchor)
+
+
+def _seed_portal(repo: GuardedRepository, anchor: datetime.date) -> None:
+    """The patient portal's demo citizens (``demo/portal_seed.py``), unless written."""
+    from fellesjournal.demo.portal_seed import seed_portal
+    from fellesjournal.demo.seeder import DemoError
+
+    try:
+        portal = seed_portal(repo, anchor)
+    except DemoError as exc:
+        raise fail(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - a database failure: one line, exit 1
+        raise fail(f"seeding the portal's citizens stopped: {str(exc).splitlines()[0]}") from None
+    if portal is None:
+        return
+    err.print(
+        f"portal demo citizens: {portal.resources} resources, {portal.referrals} referrals, "
+        f"a message thread, the access log and a break-the-glass",
+        soft_wrap=True,
+    )
 
 
 @demo_app.command("load")

@@ -45,6 +45,7 @@ from fellesjournal.access.resolve import ContextResolver
 from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import FhirError
 from fellesjournal.norway.workdays import add_working_days, is_working_day
+from fellesjournal.region.model import Staff
 from fellesjournal.region.seed import build_region
 from fellesjournal.service.context import RequestContext
 from fellesjournal.service.repository import GuardedRepository
@@ -314,17 +315,23 @@ class _Staff:
 
     def repository(self, repo: GuardedRepository, unit_id: str, role: str) -> GuardedRepository:
         """A repository as that health worker in that unit (closing stamps them)."""
-        s = self.member(unit_id, role)
-        claims = {
-            "sub": s.hpr,
-            "fhir_actor": "practitioner",
-            "scope": "user/*.*",
-            "fhirUser": f"Practitioner/{s.practitioner_id}",
-            "fj_role": f"PractitionerRole/{s.role_id}",
-        }
-        resolver = ContextResolver(repo.store, repo.settings)
-        actor: Actor = resolver.resolve(actor_from_claims(claims, ("user/*.*",)))
-        return GuardedRepository(repo.store, repo.settings, RequestContext(actor=actor))
+        return worker_repository(repo, self.member(unit_id, role))
+
+
+def worker_repository(repo: GuardedRepository, s: Staff) -> GuardedRepository:
+    """A guarded repository on ``repo``'s store as the region's staff member ``s`` in
+    their unit, resolved from the stored PractitionerRole as a sign-in would be: their
+    reads and writes are audited as theirs and need their care relations."""
+    claims = {
+        "sub": s.hpr,
+        "fhir_actor": "practitioner",
+        "scope": "user/*.*",
+        "fhirUser": f"Practitioner/{s.practitioner_id}",
+        "fj_role": f"PractitionerRole/{s.role_id}",
+    }
+    resolver = ContextResolver(repo.store, repo.settings)
+    actor: Actor = resolver.resolve(actor_from_claims(claims, ("user/*.*",)))
+    return GuardedRepository(repo.store, repo.settings, RequestContext(actor=actor))
 
 
 @dataclass(frozen=True, slots=True)
