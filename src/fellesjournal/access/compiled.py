@@ -166,3 +166,27 @@ def compiled_filter(
             _cache[full_key] = found
     values = {name: _value(spec, ctx, now_us) for name, spec in found.params.items()}
     return found.clause.bindparams(**values)
+
+
+def compiled_timed(
+    key: tuple[Any, ...],
+    build: Callable[[int], Any],
+    now_us: int,
+    dialect: str,
+    table: sa.Table,
+) -> sa.TextClause:
+    """``build(now_us)`` as bound SQL text, compiled once per ``key``: for a filter whose
+    only varying value is the decision time (a citizen's release rules, which take the
+    patient from the row). ``key`` must determine everything else ``build`` reads."""
+    full_key = ("timed", dialect, table.name, *key)
+    found = _cache.get(full_key)
+    if found is None:
+        found = _compile(build(_NOW), table, _DIALECTS[dialect])
+        if any(kind != "now" for kind, _what in found.params.values()):
+            raise AssertionError("a timed filter binds only times")
+        with _lock:
+            if len(_cache) > 1024:
+                _cache.clear()
+            _cache[full_key] = found
+    values = {name: now_us + delta for name, (_kind, delta) in found.params.items()}
+    return found.clause.bindparams(**values)

@@ -374,7 +374,7 @@ def visible_clause(
         caps = proxy.capabilities(actor.citizen)
         own = sa.and_(
             pid == actor.citizen.patient_id,
-            release.clause(table, actor.citizen, caps, now_us),
+            release.clause(table, actor.citizen, caps, now_us, dialect),
         )
         return sa.and_(*conds, sa.or_(not_patient_data, own))
     work = actor.work
