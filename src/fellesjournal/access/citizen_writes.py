@@ -38,8 +38,10 @@ CAPABILITY: Final[dict[str, str]] = {
 SENDABLE_KINDS: Final = frozenset({"pasientmelding", "timeforesporsel", "avbestilling"})
 CANCELLABLE: Final = frozenset({"proposed", "pending", "booked"})
 CANCELLATION_REASON: Final = "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason"
-#: The fields a cancellation may change.
-_CANCEL_FIELDS: Final = frozenset({"status", "cancelationReason", "meta", "text"})
+#: The fields a cancellation may change (``meta`` is compared without the server's
+#: ``versionId`` and ``lastUpdated``: a citizen does not change labels or tags).
+_CANCEL_FIELDS: Final = frozenset({"status", "cancelationReason"})
+_SERVER_META: Final = frozenset({"versionId", "lastUpdated"})
 #: The age from which a citizen grants a fullmakt.
 GRANTOR_MIN_AGE: Final = 16
 
@@ -110,7 +112,7 @@ def _cancellation(citizen: CitizenContext, new: Resource, before: Resource | Non
     changed = {
         key
         for key in set(before) | set(new)
-        if key not in _CANCEL_FIELDS and before.get(key) != new.get(key)
+        if key not in _CANCEL_FIELDS and _compared(before, key) != _compared(new, key)
     }
     if changed:
         raise _refuse(
@@ -128,6 +130,14 @@ def _cancellation(citizen: CitizenContext, new: Resource, before: Resource | Non
     patient = f"Patient/{citizen.patient_id}"
     if not any(_ref(p.get("actor")) == patient for p in new.get("participant") or ()):
         raise _refuse(f"the appointment is not {patient}'s", "Appointment.participant")
+
+
+def _compared(resource: Resource, key: str) -> Any:
+    """``resource[key]`` as a cancellation compares it (``meta`` without the server's)."""
+    value = resource.get(key)
+    if key == "meta" and isinstance(value, Mapping):
+        return {k: v for k, v in value.items() if k not in _SERVER_META} or None
+    return value
 
 
 def _block(citizen: CitizenContext, consent: Resource, before: Resource | None) -> None:

@@ -212,6 +212,7 @@ def representation(
     if born is None or age_on(born, now.date()) < PROXY_MIN_AGE:
         raise NotRepresented(f"a proxy must be {PROXY_MIN_AGE} or older")
     best: Representation | None = None
+    holder = ""
     why = f"no active representation of Patient/{patient_id} holds the number"
     for related in find_related(fnr):
         patient_ref = str((related.get("patient") or {}).get("reference") or "")
@@ -221,11 +222,12 @@ def representation(
         if isinstance(rep, str):
             why = rep
         elif best is None or _rank(rep.level) < _rank(best.level):
-            best = rep
+            best, holder = rep, person_name(related)
     if best is None:
         raise NotRepresented(why)
     relation = PARENT if best.relation == PARENT else "fullmakt"
-    return Proxy(best.related_person_id, relation, best.level, best.name)
+    # The proxy's own name (the RelatedPerson's), not the represented patient's.
+    return Proxy(best.related_person_id, relation, best.level, holder)
 
 
 def _judge(

@@ -594,8 +594,9 @@ def _fail(
     *,
     expect: tuple[str, int] | None = None,
 ) -> None:
-    """Fail the row and put the failure in the sender unit's queue, in a savepoint of
-    ``tx`` (with ``expect``: only while the row is as expected)."""
+    """Fail the row and put the failure in the sender unit's queue (a citizen's: the
+    error queue of unmatched work), in a savepoint of ``tx`` (with ``expect``: only
+    while the row is as expected)."""
     with tx.conn.begin_nested():
         if outbox.update(
             tx,
@@ -613,9 +614,14 @@ def _failure_item(
     repo: GuardedRepository, tx: SqlTransaction, item: OutboxItem, now: datetime, reason: str
 ) -> None:
     focus_type, focus_id, _ = item.focus_ref
+    owner = item.sender
+    if not owner.startswith("Organization/"):
+        # A sender that is no unit (a citizen's message: a Patient, a proxy's
+        # RelatedPerson) has no queue: the failure goes to the monitored error queue.
+        owner = f"Organization/{repo.settings.result_error_queue_unit}"
     task = model.work_item(
         model.DELIVERY_FAILURE,
-        owner=item.sender,
+        owner=owner,
         patient=f"Patient/{item.patient_id}" if item.patient_id else None,
         focus=f"{focus_type}/{focus_id}",
         authored=now.isoformat(timespec="seconds"),
