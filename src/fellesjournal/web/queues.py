@@ -17,6 +17,11 @@
   receiving unit (``workflows/referral.py`` ``assess``, the same as ``$assess``): a
   right with its deadline, no right, or rejected, with a reason. Sending a referral on
   needs a unit picker the page does not have: ``$assess`` does it.
+* ``POST /queues/items/{id}/reply``: "Svar pasienten" on a patient's message (a
+  ``message`` or ``appointment-request`` item whose focus the patient or their proxy
+  sent): a ``pasientmelding`` from the unit to the Patient, ``inResponseTo`` the
+  message, through the outbox; the portal shows it in the patient's thread. The item
+  stays as it is: closing it is a step of its own.
 * ``GET /queues/dashboard``: every queue (``workflows/queues.py`` ``dashboard``).
 
 Only the work context unit's own items are shown or acted on (another unit's item is
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any, Final
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -36,14 +42,17 @@ from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import FhirError
 from fellesjournal.service.repository import GuardedRepository
 from fellesjournal.web import queue_data as data
-from fellesjournal.web.render import render
+from fellesjournal.web.render import may_write, render
 from fellesjournal.web.session import csrf_ok
 from fellesjournal.web.workspace import Answered, Workspace, answers
-from fellesjournal.workflows import model, referral
+from fellesjournal.workflows import messages, model, referral
 from fellesjournal.workflows import queues as workflow_queues
 
 Resource = dict[str, Any]
 MAX_REASON: Final = 500
+MAX_REPLY: Final = 4000
+#: Work items that carry a patient's message the unit may answer.
+REPLY_KINDS: Final = frozenset({model.MESSAGE, model.APPOINTMENT_REQUEST})
 
 
 class QueuePages:
@@ -89,6 +98,7 @@ class QueuePages:
         reason: str = "",
         back: str | None = None,
         assessment: dict[str, str] | None = None,
+        reply: str = "",
     ) -> Response:
         work = _work(repo)
         today = data.today_in_oslo()
@@ -110,6 +120,9 @@ class QueuePages:
             may_assess=_may_assess(task, work),
             assessment={"outcome": "", "deadline": "", "reason": "", **(assessment or {})},
             today=today.isoformat(),
+            may_reply=_patient_message(task, focus, work) is not None,
+            reply=reply,
+            replied=request.query_params.get("replied") == "1",
         )
 
     # -- actions ----------------------------------------------------------------------------
@@ -199,6 +212,48 @@ class QueuePages:
                 assessment=entered,
             )
         return RedirectResponse(_back(form.get("back")), status_code=303)
+
+    @answers
+    async def reply(self, request: Request) -> Response:
+        """Answer the patient's message the item carries (see the module docstring)."""
+        repo = self.ws.page_repository(request)
+        form = await request.form()
+        if not csrf_ok(request, form.get("csrf")):
+            return render(request, "forbidden.html", status_code=403)
+        task, version = _own_item(request, repo)
+        work = _work(repo)
+        focus = _read(repo, (task.get("focus") or {}).get("reference"))
+        message = _patient_message(task, focus, work)
+        if message is None:
+            return render(request, "forbidden.html", status_code=403)
+        text = str(form.get("reply") or "").replace("\r\n", "\n").strip()
+        if not text or len(text) > MAX_REPLY:
+            return self._item_page(
+                request,
+                repo,
+                task,
+                version,
+                status_code=422,
+                error="reply",
+                reply=text[:MAX_REPLY],
+                back=str(form.get("back") or ""),
+            )
+        patient = str((message.get("subject") or {}).get("reference") or "")
+        answer = messages.communication(
+            "pasientmelding",
+            sender=f"Organization/{work.unit_id}",
+            recipients=[patient],
+            patient=patient,
+            sent=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            text=text,
+            in_response_to=f"Communication/{message['id']}",
+        )
+        answer["sender"]["display"] = work.unit_name
+        repo.create("Communication", answer)
+        back = _back(form.get("back"))
+        return RedirectResponse(
+            f"/queues/items/{task['id']}?replied=1&back={quote(back, safe='')}", status_code=303
+        )
 
     async def _action(self, request: Request) -> tuple[GuardedRepository, Resource, int, Any]:
         """The repository, the item as the form saw it (404 unless the unit's own, 409
@@ -307,6 +362,20 @@ def _may_assess(task: Resource, work: WorkContext) -> bool:
         and work.role in referral.ASSESSING_ROLES
         and str((task.get("focus") or {}).get("reference", "")).startswith("ServiceRequest/")
     )
+
+
+def _patient_message(task: Resource, focus: Resource | None, work: WorkContext) -> Resource | None:
+    """The patient's message (a Communication the patient or their proxy sent about
+    themselves) the item carries, when the user's role writes messages; else None."""
+    if model.kind_of(task) not in REPLY_KINDS or not focus:
+        return None
+    if focus.get("resourceType") != "Communication" or not may_write(work, "Communication"):
+        return None
+    sender = str((focus.get("sender") or {}).get("reference") or "")
+    subject = str((focus.get("subject") or {}).get("reference") or "")
+    if sender.split("/", 1)[0] not in ("Patient", "RelatedPerson"):
+        return None
+    return focus if subject.startswith("Patient/") and focus.get("id") else None
 
 
 def _focus_view(focus: Resource | None) -> dict[str, Any]:
