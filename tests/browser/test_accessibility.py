@@ -23,6 +23,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from fellesjournal.access.consents import block_consent
+from fellesjournal.demo.portal import KARI
+from fellesjournal.demo.portal_seed import MESSAGE as KARI_MESSAGE
 from tests.browser.conftest import LiveServer
 from tests.browser.demo import (
     GP,
@@ -34,6 +37,7 @@ from tests.browser.demo import (
     WARD_NURSE,
     active_medication,
     demo_user,
+    fhir_search,
     fnr,
     patients_of,
     richest_patient,
@@ -262,6 +266,101 @@ PAGES: list[Visit] = [
     Visit("forbidden", GP, _open("/review")),
     *PORTAL_PAGES,
 ]
+
+
+# -- the portal's acting pages: appointments, referrals, messages, who has looked, blocks --
+# Kari of the portal demo (fellesjournal.demo.portal) has them all, emergency access too.
+
+
+def _kari(path: str) -> Callable[[Page, Demo], object]:
+    """Sign in to the portal as Kari, in her own record, then open ``path``."""
+
+    def go(page: Page, demo: Demo) -> object:
+        portal_sign_in(page, KARI.fnr)
+        if page.url.endswith("/portal/acting-for"):  # she acts for others too
+            page.get_by_role("button", name=re.compile(re.escape(KARI.name))).click()
+        return page.goto(path)
+
+    return go
+
+
+def _kari_new_time_refused(page: Page, demo: Demo) -> None:
+    _kari(f"/portal/appointments/{KARI_HEART_APPOINTMENT}/new-time")(page, demo)
+    page.locator("#text").fill("   ")  # passes `required`; the server wants words
+    page.locator("#send-new-time").click()
+    expect(page.locator("[aria-invalid=true]").first).to_be_visible()
+
+
+def _kari_block_confirmation(page: Page, demo: Demo) -> None:
+    _kari("/portal/blocks/new?kind=unit")(page, demo)
+    page.locator("input[name=target]").first.check()
+    page.locator("#review-block").click()
+    expect(page.locator(".consequences")).to_be_visible()
+
+
+def _lift_a_block(page: Page, demo: Demo) -> None:
+    """A block (of a unit far from them) on the record of the citizen with documents,
+    written through the API, then its lift page."""
+    citizen = demo.citizens[0]
+    token = demo.live_server.run_cli("token", "--system").strip()
+    made = httpx.post(
+        f"{demo.live_server.base_url}/fhir/Consent",
+        json=block_consent(
+            citizen.patient_id,
+            "Organization/hmr-volda-medisin",
+            performer=f"Patient/{citizen.patient_id}",
+        ),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"},
+    )
+    assert made.status_code == 201, made.text
+    portal_sign_in(page, citizen.fnr)
+    page.goto(f"/portal/blocks/{made.json()['id']}/lift")
+    expect(page.locator("#confirm-lift")).to_be_visible()
+
+
+def _answer_the_patient(page: Page, demo: Demo) -> None:
+    """The GP office's work item for Kari's message, with the answer form."""
+    items = fhir_search(
+        demo.live_server,
+        "Task",
+        {
+            "owner": GP_OFFICE,
+            "code": "https://fellesjournal.no/fhir/CodeSystem/work-item|message",
+            "patient": f"Patient/{KARI.patient}",
+        },
+    )
+    assert items, "the portal demo has no work item for Kari's message"
+    page.goto(f"/queues/items/{items[0]['id']}")
+    expect(page.locator("#reply-text")).to_be_visible()
+
+
+KARI_HEART_APPOINTMENT = "portal-kari-appointment-heart"
+ACTING_PAGES: list[Visit] = [
+    Visit("portal: appointments", None, _kari("/portal/appointments")),
+    Visit(
+        "portal: cancel an appointment",
+        None,
+        _kari(f"/portal/appointments/{KARI_HEART_APPOINTMENT}/cancel"),
+    ),
+    Visit(
+        "portal: ask for a new time",
+        None,
+        _kari(f"/portal/appointments/{KARI_HEART_APPOINTMENT}/new-time"),
+    ),
+    Visit("portal: ask for a new time, text missing", None, _kari_new_time_refused),
+    Visit("portal: referrals", None, _kari("/portal/referrals")),
+    Visit("portal: messages", None, _kari("/portal/messages")),
+    Visit("portal: a message thread", None, _kari(f"/portal/messages/{KARI_MESSAGE}")),
+    Visit("portal: new message", None, _kari("/portal/messages/new")),
+    Visit("portal: who has looked (emergency access)", None, _kari("/portal/access-log")),
+    Visit("portal: blocks", None, _kari("/portal/blocks")),
+    Visit("portal: new block, a health worker", None, _kari("/portal/blocks/new?q=a")),
+    Visit("portal: new block, a unit", None, _kari("/portal/blocks/new?kind=unit")),
+    Visit("portal: block, the consequences", None, _kari_block_confirmation),
+    Visit("portal: lift a block", None, _lift_a_block),
+    Visit("work item: answer the patient", GP, _answer_the_patient),
+]
+PAGES.extend(ACTING_PAGES)
 
 
 @pytest.fixture(scope="session")
