@@ -69,7 +69,10 @@ def _appointment(world: World, patient: Person, status: str = "booked") -> str:
 
 @pytest.fixture
 def me(world: World) -> Person:
-    return world.person(35, given="Marit")
+    """A citizen treated at the clinic (the only units a citizen writes to)."""
+    person = world.person(35, given="Marit")
+    world.care_relation(person)
+    return person
 
 
 def test_message_becomes_a_work_item(world: World, me: Person) -> None:

@@ -271,25 +271,33 @@ def test_cancelling_keeps_labels_and_narrative(world: World) -> None:
     assert r.status_code == 200, r.text
 
 
-def test_undeliverable_message_lands_in_a_queue(world: World) -> None:
-    """A citizen's message to no known unit: the failure is a work item in the error
-    queue of unmatched work (a unit), never one owned by the patient."""
-    from fellesjournal.workflows import delivery
-
+def test_a_message_only_to_a_unit_that_treats_the_patient(world: World) -> None:
+    """A message becomes a work item, and an open work item a care relation: a citizen
+    writes only to the units that treat them, never to any unit (which would open the
+    record to it), nor to one that does not exist; nor about another patient's data."""
     p = world.person(47, given="Tor")
-    msg = messages.communication(
-        "pasientmelding",
-        sender=p.ref,
-        recipients=["Organization/no-such-unit"],
-        patient=p.ref,
-        sent=ago(seconds=1),
-        text="Hallo?",
+    other = world.person(52, given="Siv")
+    world.care_relation(p)
+
+    def message(unit: str, **extra: Any) -> dict[str, Any]:
+        msg = messages.communication(
+            "pasientmelding",
+            sender=p.ref,
+            recipients=[f"Organization/{unit}"],
+            patient=p.ref,
+            sent=ago(seconds=1),
+            text="Hallo?",
+        )
+        return {**msg, **extra}
+
+    client = world.citizen(p.fnr)
+    for unit in ("no-such-unit", world.trust):
+        r = client.post("/fhir/Communication", json=message(unit))
+        assert r.status_code == 422, r.text
+        assert "does not treat the patient" in r.text
+    elsewhere = world.care_relation(other)
+    r = client.post(
+        "/fhir/Communication", json=message(world.clinic, about=[{"reference": elsewhere}])
     )
-    r = world.citizen(p.fnr).post("/fhir/Communication", json=msg)
-    assert r.status_code == 201, r.text
-    delivery.deliver_due(delivery.worker_repository(world.store, world.settings))
-    items = world.search("Task", [("focus", f"Communication/{r.json()['id']}")])
-    assert [t["code"]["coding"][0]["code"] for t in items] == [model.DELIVERY_FAILURE]
-    assert items[0]["owner"]["reference"] == (
-        f"Organization/{world.settings.result_error_queue_unit}"
-    )
+    assert r.status_code == 422, r.text
+    assert client.post("/fhir/Communication", json=message(world.clinic)).status_code == 201

@@ -18,7 +18,7 @@ repository's transaction: anything else is refused with 422 and nothing is writt
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from fellesjournal.access import consents, proxy
@@ -54,19 +54,31 @@ def _ref(value: Any) -> str:
     return str((value or {}).get("reference") or "") if isinstance(value, Mapping) else ""
 
 
+#: The record a reference's resource belongs to (None: no patient's, or not stored).
+PatientOf = Callable[[str], str | None]
+
+
 def check(
     citizen: CitizenContext,
     res_type: str,
     resource: Resource | None,
     before: Resource | None,
     today: datetime.date,
+    *,
+    treating: Callable[[], set[str]] = set,
+    patient_of: PatientOf = lambda _ref: None,
 ) -> None:
     """Raise 422 unless the patient actor ``citizen`` may write ``resource`` over
-    ``before`` (None: a create). ``resource`` None is a delete: never theirs to do."""
+    ``before`` (None: a create). ``resource`` None is a delete: never theirs to do.
+
+    ``treating()`` gives the units that treat the patient (``access/treating.py``), the
+    only ones a message may go to; ``patient_of(ref)`` the record a referenced resource
+    belongs to, so that a message refers to nothing in another patient's record."""
     if resource is None:
         raise error(403, "forbidden", "citizens do not delete anything in the record")
     if res_type == "Communication":
         _message(citizen, resource, before)
+        _message_links(citizen, resource, treating, patient_of)
     elif res_type == "Appointment":
         _cancellation(citizen, resource, before)
     elif res_type == "Consent":
@@ -102,6 +114,35 @@ def _message(citizen: CitizenContext, message: Resource, before: Resource | None
         )
     if message.get("status") not in ("in-progress", "completed"):
         raise _refuse("a message is sent: status in-progress or completed", "Communication.status")
+
+
+def _message_links(
+    citizen: CitizenContext,
+    message: Resource,
+    treating: Callable[[], set[str]],
+    patient_of: PatientOf,
+) -> None:
+    units = treating()
+    for recipient in (_ref(r) for r in message.get("recipient") or ()):
+        if recipient not in units:
+            raise _refuse(
+                f"{recipient} does not treat the patient: write to a unit that does",
+                "Communication.recipient",
+            )
+    links = [
+        *(_ref(a) for a in message.get("about") or ()),
+        *(_ref(r) for r in message.get("inResponseTo") or ()),
+        *(
+            _ref(p.get("contentReference"))
+            for p in message.get("payload") or ()
+            if isinstance(p, Mapping)
+        ),
+    ]
+    for link in links:
+        if link.count("/") == 1:
+            owner = patient_of(link)
+            if owner is not None and owner != citizen.patient_id:
+                raise _refuse(f"{link} is not in the patient's record", "Communication")
 
 
 def _cancellation(citizen: CitizenContext, new: Resource, before: Resource | None) -> None:

@@ -294,6 +294,9 @@ def held_back_clause(
         table.c.patient_id == citizen.patient_id,
         table.c.res_type.in_(DOCUMENT_RESOURCES),
         table.c.deleted.is_(False),
+        # Only a type the citizen would see once released: an admission note held back
+        # is not announced, as it would not be shown either.
+        _token(table, "type", LOINC, DOCUMENT_TYPES),
         _token(table, "_security", WITHHOLD_SYSTEM, REVEALED),
         sa.not_(_token(table, "_security", WITHHOLD_SYSTEM, hidden)),
     ]

@@ -713,7 +713,7 @@ class GuardedRepository:
                     "a block (sperring) that names you cannot be changed by you",
                 )
         if actor.citizen is not None:
-            write_checks.citizen_rules(actor, ops, currents)
+            write_checks.citizen_rules(actor, tx, ops, currents)
         if not actor.sees_protected_addresses:
             for i, op in enumerate(ops):
                 if op.resource is not None and confidentiality.needs_restore_check(

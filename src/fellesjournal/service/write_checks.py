@@ -16,6 +16,7 @@ from typing import Any
 
 from fellesjournal.access import citizen_writes
 from fellesjournal.access.actor import Actor
+from fellesjournal.access.treating import treating_units
 from fellesjournal.fhir import jsonio
 from fellesjournal.service.context import RequestContext
 from fellesjournal.store.base import StoredResource, WriteOp
@@ -30,16 +31,39 @@ def _content(stored: StoredResource | None) -> dict[str, Any] | None:
 
 
 def citizen_rules(
-    actor: Actor, ops: list[WriteOp], currents: dict[int, StoredResource | None]
+    actor: Actor,
+    tx: SqlTransaction,
+    ops: list[WriteOp],
+    currents: dict[int, StoredResource | None],
 ) -> None:
     """What a citizen or proxy writes (422 or 403 if not theirs to write); ``currents``
     holds the current version of each op by position (absent: a create)."""
     citizen = actor.citizen
     assert citizen is not None
     today = datetime.now(UTC).date()
+    units: list[set[str]] = []
+
+    def treating() -> set[str]:
+        if not units:
+            units.append(treating_units(tx, citizen.patient_id))
+        return units[0]
+
+    def patient_of(reference: str) -> str | None:
+        res_type, res_id = reference.split("/", 1)
+        stored = tx.read(res_type, res_id)
+        return None if stored is None else stored.patient_id
+
     for i, op in enumerate(ops):
         before = _content(currents.get(i))
-        citizen_writes.check(citizen, op.res_type, op.resource, before, today)
+        citizen_writes.check(
+            citizen,
+            op.res_type,
+            op.resource,
+            before,
+            today,
+            treating=treating,
+            patient_of=patient_of,
+        )
 
 
 def workflow_rules(
