@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from fellesjournal.portal.pages import access_log
+from fellesjournal.service.access_ops import audit_log_agents
 from fellesjournal.settings import Settings
 from fellesjournal.store.sql import SqlStore
 from tests.portal.acting import WARD, World, signed_in, staff, text_of
@@ -134,3 +135,18 @@ def test_a_full_proxys_reads_are_theirs(world: World, visitor: TestClient) -> No
     page = visitor.get("/portal/access-log")
     assert page.status_code == 200
     assert "Kari Testesen, på vegne av deg" in text_of(page.text)
+
+
+def test_who_has_acted_on_the_record_one_event_each(world: World, visitor: TestClient) -> None:
+    """``access_ops.audit_log_agents``: the newest event of each agent, the citizen's own
+    record only (the block page's health workers come from it)."""
+    me, other = world.citizen(), world.citizen(given="Ola", born="1958-03-04")
+    world.encounter(me.patient_id, WARD)
+    for _ in range(3):
+        _fhir(visitor, world, WARD_NURSE, f"Patient/{me.patient_id}")
+    signed_in(visitor, me)
+    visitor.get("/portal/access-log")  # the sink has written the reads
+    mine = audit_log_agents(world.as_citizen(me), me.patient_id)
+    agents = [a["agent"][0]["who"].get("reference") for a in mine]
+    assert agents.count(f"Practitioner/{WARD_NURSE.practitioner_id}") == 1
+    assert audit_log_agents(world.as_citizen(other), me.patient_id) == []

@@ -192,6 +192,27 @@ def events_for_patient(
     return [_with_id(seq, content) for seq, content in tx.execute(stmt)]
 
 
+def latest_by_agent(
+    tx: SqlTransaction, patient_id: str | Sequence[str], *, limit: int = 200
+) -> list[dict[str, Any]]:
+    """The newest AuditEvent of each agent (``agent`` column: the requestor's reference)
+    about a patient, newest first, at most ``limit``: who has acted on the record, without
+    reading every event."""
+    latest = (
+        sa.select(sa.func.max(_L.c.seq))
+        .where(*_patient_filter(patient_id, None))
+        .group_by(_L.c.agent)
+        .scalar_subquery()
+    )
+    stmt = (
+        sa.select(_L.c.seq, _L.c.content)
+        .where(_L.c.seq.in_(latest))
+        .order_by(_L.c.seq.desc())
+        .limit(limit)
+    )
+    return [_with_id(seq, content) for seq, content in tx.execute(stmt)]
+
+
 def count_for_patient(
     tx: SqlTransaction, patient_id: str | Sequence[str], *, since: str | None = None
 ) -> int:

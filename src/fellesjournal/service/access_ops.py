@@ -10,14 +10,14 @@
   do), so that no clinician has to wonder.
 * :func:`audit_log_search` (``GET AuditEvent?patient=``): the accesses to a patient's
   record from the hash-chained log, for the citizen (their own record only) and the
-  privacy officer.
+  privacy officer; :func:`audit_log_agents` the newest event of each who accessed it.
 """
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from fellesjournal.access import consents, policy, proxy, relations, roles
 from fellesjournal.audit import events as ev
@@ -228,6 +228,24 @@ def audit_log_search(repo: GuardedRepository, items: list[tuple[str, str]]) -> S
     req = repo.parse_search("AuditEvent", [])
     req.count, req.offset = count, offset
     return SearchResult(req, matches, total=total, has_more=offset + len(matches) < total)
+
+
+def audit_log_agents(repo: GuardedRepository, patient_id: str) -> list[dict[str, Any]]:
+    """The newest AuditEvent of each person or system that has acted on a patient's
+    record, newest first (the portal's choice of whom to block): a citizen's own record
+    only (another's: none), the privacy officer any patient's, as
+    :func:`audit_log_search`."""
+    actor = repo.ctx.actor
+    if actor.citizen is not None:
+        if not policy.scope_allows(actor, "search", "AuditEvent"):
+            repo.gate.deny("search", None, "the token's scopes do not cover the access log")
+        if patient_id != actor.citizen.patient_id:
+            return []
+    else:
+        repo.guard_review()
+    repo.trail.settle()
+    with repo.reading() as tx:
+        return list(log.latest_by_agent(tx, patient_id))
 
 
 def _bounded(raw: str | None, default: int, name: str) -> int:

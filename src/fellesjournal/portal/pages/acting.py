@@ -27,6 +27,9 @@ Resource = dict[str, Any]
 DIRECTORY_TYPES: Final = frozenset(
     {"Organization", "Practitioner", "PractitionerRole", "Location", "HealthcareService"}
 )
+#: What a directory resource points at: a role's practitioner and unit, a location's or
+#: service's unit.
+_POINTERS: Final = ("practitioner", "organization", "managingOrganization", "providedBy")
 #: The longest text a citizen writes in one message.
 MAX_TEXT: Final = 4000
 
@@ -133,39 +136,35 @@ class Directory:
     def fetch(self, refs: Iterable[str | None]) -> None:
         """Look up every directory resource of ``refs`` not looked up yet, and what they
         point at (a role's practitioner and unit, a location's or service's unit, a
-        unit's parent)."""
-        wanted = {r for r in refs if r and r not in self._found and "/" in r}
-        for _ in range(4):  # role -> unit -> its parents: a few rounds at most
-            by_type: dict[str, list[str]] = {}
+        unit's parents).
+
+        By reads of one id each, not searches: for a citizen a search's access filter
+        costs more to build (about 2.5 ms) than a read by id takes (0.1 ms)."""
+        wanted = {r for r in refs if r and r not in self._found and r.count("/") == 1}
+        for _ in range(10):  # role -> unit -> its parents: a few rounds at most
             for ref in wanted:
-                res_type, res_id = ref.split("/", 1)
-                if res_type in DIRECTORY_TYPES:
-                    by_type.setdefault(res_type, []).append(res_id)
-                self._found.setdefault(ref, None)
-            for res_type, ids in by_type.items():
-                for start in range(0, len(ids), 100):
-                    chunk = sorted(ids[start : start + 100])
-                    found = self.repo.search(
-                        res_type,
-                        [("_id", ",".join(chunk)), ("_count", str(len(chunk))), ("_total", "none")],
-                        audit=False,
-                    )
-                    for stored in found.matches:
-                        self._found[f"{res_type}/{stored.res_id}"] = load(stored)
+                self._found[ref] = self._read(ref)
             wanted = set()
-            for ref in list(self._found):
-                resource = self._found[ref]
+            for resource in self._found.values():
                 if resource is None:
                     continue
-                for key in ("practitioner", "organization", "managingOrganization", "providedBy"):
+                for key in (*_POINTERS, "partOf"):
                     target = ref_of(resource.get(key))
                     if target and target not in self._found:
                         wanted.add(target)
-                parent = ref_of(resource.get("partOf"))
-                if parent and parent not in self._found:
-                    wanted.add(parent)
             if not wanted:
                 return
+
+    def _read(self, ref: str) -> Resource | None:
+        res_type, res_id = ref.split("/", 1)
+        if res_type not in DIRECTORY_TYPES:
+            return None
+        try:
+            return load(self.repo.read(res_type, res_id, audit=False))
+        except FhirError as exc:
+            if exc.status in (400, 403, 404, 410):
+                return None
+            raise
 
     def get(self, ref: str | None) -> Resource | None:
         if not ref:

@@ -42,7 +42,7 @@ from fellesjournal.portal.pages.acting import (
     without_meta,
 )
 from fellesjournal.portal.pages.appointments import unit_of as appointment_unit
-from fellesjournal.service.access_ops import audit_log_search
+from fellesjournal.service.access_ops import audit_log_agents
 from fellesjournal.service.repository import GuardedRepository
 from fellesjournal.web.i18n import N_
 
@@ -54,8 +54,6 @@ KINDS: Final[dict[str, str]] = {
     UNIT: N_("A unit (department, office, home care service)"),
     ORGANIZATION: N_("A whole organisation (health trust or municipality)"),
 }
-#: How far back the access log is read for the people who have been involved.
-LOG_EVENTS: Final = 1000
 #: The most candidates of one kind a page lists (a search narrows them).
 MAX_LISTED: Final = 50
 #: The document types a block of one document may name.
@@ -174,35 +172,26 @@ def block_list(repo: GuardedRepository, patient_id: str) -> list[BlockView]:
 
 
 def _log_people(repo: GuardedRepository, patient_id: str) -> tuple[dict[str, str], set[str]]:
-    """From the newest :data:`LOG_EVENTS` events of the access log: the health workers
-    (``Practitioner/id`` -> where they worked) and the units they worked in."""
+    """From the access log, the newest event of each who has acted on the record: the
+    health workers (``Practitioner/id`` -> the unit they worked in) and those units."""
     people: dict[str, str] = {}
     units: set[str] = set()
-    offset = 0
-    while offset < LOG_EVENTS:
-        found = audit_log_search(
-            repo,
-            [("patient", f"Patient/{patient_id}"), ("_count", "500"), ("_offset", str(offset))],
-        )
-        for stored in found.matches:
-            event = load(stored)
-            person = unit_name = unit = None
-            for agent in event.get("agent") or ():
-                ref = ref_of(agent.get("who"))
-                if ref and ref.startswith("Practitioner/"):
-                    person = ref
-                elif ref and ref.startswith("Organization/"):
-                    codes = {c.get("code") for c in (agent.get("type") or {}).get("coding") or ()}
-                    if "unit" in codes:
-                        unit = ref
-                        unit_name = str((agent.get("who") or {}).get("display") or "")
-            if person:
-                people.setdefault(person, unit_name or "")
-            if unit:
-                units.add(unit)
-        if not found.has_more:
-            break
-        offset += 500
+    for event in audit_log_agents(repo, patient_id):
+        person = unit = None
+        unit_name = ""
+        for agent in event.get("agent") or ():
+            ref = ref_of(agent.get("who"))
+            if ref and ref.startswith("Practitioner/"):
+                person = ref
+            elif ref and ref.startswith("Organization/"):
+                codes = {c.get("code") for c in (agent.get("type") or {}).get("coding") or ()}
+                if "unit" in codes:
+                    unit = ref
+                    unit_name = str((agent.get("who") or {}).get("display") or "")
+        if person:
+            people.setdefault(person, unit_name)
+        if unit:
+            units.add(unit)
     return people, units
 
 
