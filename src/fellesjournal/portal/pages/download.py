@@ -2,10 +2,15 @@
 (``portal/pdf.py``: ``summary_pdf``) and as machine-readable FHIR data, an International
 Patient Summary-style document Bundle (``portal/export.py``: ``ips_bundle``). Both are
 built through the citizen's repository, so they hold what the portal shows and no more.
+
+Building either reads the whole summary and lays it out: synchronous work that runs in
+a worker thread (``run_in_threadpool``, as the FHIR API's dispatch does), so that one
+download does not hold up every other request on the event loop.
 """
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -35,14 +40,17 @@ def routes(portal: Portal) -> list[BaseRoute]:
     async def pdf(request: Request) -> Response:
         repo = portal.repository(request)
         portal.require(request, "download")
-        body = summary_pdf(repo, portal.patient_id(request), locale_of(request))
+        body = await run_in_threadpool(
+            summary_pdf, repo, portal.patient_id(request), locale_of(request)
+        )
         return _file(body, "application/pdf", "helsejournal.pdf")
 
     @answers
     async def bundle(request: Request) -> Response:
         repo = portal.repository(request)
         portal.require(request, "download")
-        body = jsonio.dumps(ips_bundle(repo, portal.patient_id(request)))
+        bundle = await run_in_threadpool(ips_bundle, repo, portal.patient_id(request))
+        body = jsonio.dumps(bundle)
         return _file(body, FHIR_JSON, "helsejournal.json")
 
     return [
