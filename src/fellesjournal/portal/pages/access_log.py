@@ -35,6 +35,8 @@ Resource = dict[str, Any]
 PAGE_SIZE: Final = 50
 #: Events by one person for one reason this close together are shown as one line.
 COLLAPSE_MINUTES: Final = 10
+#: The most kinds of information one line names.
+MAX_WHAT: Final = 6
 
 #: The reason of an access (the audit basis), in plain words.
 BASIS_LABELS: Final[dict[str, str]] = {
@@ -229,8 +231,9 @@ def access_of(event: Resource, patient_id: str) -> Access:
         basis=basis,
         basis_label=BASIS_LABELS.get(basis, BASIS_LABELS[ev.NO_BASIS]),
         emergency=basis == ev.BREAK_GLASS,
+        # The reason given is on the grant's event; the reads under it name only the basis.
         emergency_text=_detail(event, "decision-ref-description")
-        if basis == ev.BREAK_GLASS
+        if basis == ev.BREAK_GLASS and _action(event) == "break-glass"
         else "",
         action=_action(event),
         denied=str(event.get("outcome") or "0") != ev.SUCCESS,
@@ -239,17 +242,14 @@ def access_of(event: Resource, patient_id: str) -> Access:
 
 
 def _alike(a: Access, b: Access) -> bool:
-    """May ``b`` (older) be shown on ``a``'s line?"""
-    same = (a.who, a.person_ref, a.role, a.unit, a.basis, a.action, a.denied) == (
-        b.who,
-        b.person_ref,
-        b.role,
-        b.unit,
-        b.basis,
-        b.action,
-        b.denied,
-    )
-    if not same or a.emergency_text != b.emergency_text:
+    """May ``b`` (older) be shown on ``a``'s line? The same person doing the same for the
+    same reason; the patient's own use and the system's, whatever they did."""
+    if (a.who, a.person_ref, a.denied) != (b.who, b.person_ref, b.denied):
+        return False
+    loose = a.who in (SELF, SYSTEM)
+    if not loose and (a.role, a.unit, a.basis, a.action) != (b.role, b.unit, b.basis, b.action):
+        return False
+    if a.emergency_text != b.emergency_text:
         return False
     newer, older = instant(a.since), instant(b.when)
     if newer is None or older is None:
@@ -264,7 +264,14 @@ def collapse(accesses: list[Access]) -> list[Access]:
         if out and _alike(out[-1], access):
             last = out[-1]
             what = last.what + tuple(w for w in access.what if w not in last.what)
-            out[-1] = replace(last, since=access.when, count=last.count + access.count, what=what)
+            action = last.action if last.action == access.action else "other"
+            out[-1] = replace(
+                last,
+                since=access.when,
+                count=last.count + access.count,
+                what=what[:MAX_WHAT],
+                action=action,
+            )
         else:
             out.append(access)
     return out

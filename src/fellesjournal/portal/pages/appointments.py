@@ -131,10 +131,13 @@ def view(
     moment = _moment(end) or _moment(start)
     upcoming = status in ACTIVE and (moment is None or moment >= now)
     unit = unit_of(appointment, directory)
+    # What it is for, in the unit's own words first (the service is often the unit).
     what = (
-        next((concept_text(c) for c in appointment.get("serviceType") or () if concept_text(c)), "")
+        str(appointment.get("description") or "")
         or concept_text(appointment.get("appointmentType"))
-        or str(appointment.get("description") or "")
+        or next(
+            (concept_text(c) for c in appointment.get("serviceType") or () if concept_text(c)), ""
+        )
     )
     where = next(
         (directory.name(r) for r in refs if r.startswith("Location/") and directory.name(r)), ""

@@ -65,6 +65,7 @@ class ReferralView:
 
     id: str
     what: str
+    why: str  #: the reason for the referral, as the referrer wrote it
     unit: str | None  #: ``Organization/id`` of the receiving unit
     unit_name: str
     referrer: str  #: who referred (a person and their unit, or a unit)
@@ -138,10 +139,11 @@ def view(
             assess_by = referral.assessment_due(start, resource.get("priority")).isoformat()
     sent_on = ref_of(assessment.get("sentOnTo"))
     deadline_day = _date(deadline)
+    why = " ".join(t for t in (concept_text(c) for c in resource.get("reasonCode") or ()) if t)
     return ReferralView(
         id=str(resource.get("id")),
-        what=concept_text(resource.get("code"))
-        or next((concept_text(c) for c in resource.get("reasonCode") or ()), ""),
+        what=concept_text(resource.get("code")) or why,
+        why=why if concept_text(resource.get("code")) else "",
         unit=unit,
         unit_name=directory.name(
             unit, str(((resource.get("performer") or [{}])[0]).get("display") or "")
