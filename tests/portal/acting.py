@@ -17,7 +17,7 @@ from fellesjournal.access.actor import Actor
 from fellesjournal.access.context import CitizenContext
 from fellesjournal.auth.issuer import issue_token
 from fellesjournal.fhir import jsonio
-from fellesjournal.norway.identifiers import FNR_SYSTEM
+from fellesjournal.norway.identifiers import FNR_SYSTEM, birth_date
 from fellesjournal.service.context import RequestContext
 from fellesjournal.service.repository import GuardedRepository
 from fellesjournal.settings import Settings
@@ -66,18 +66,22 @@ class World:
         found = self.repo.search(res_type, [*items, ("_count", "500")], audit=False)
         return [dict(jsonio.loads(s.content)) for s in found.matches if s.content]
 
-    def citizen(
-        self, given: str = "Siri", family: str = "Testesen", born: str = "1980-04-12"
-    ) -> Citizen:
-        """A new adult with a record of their own, listed with the GP office."""
-        fnr = fresh_fnr(born)
+    def citizen(self, given: str = "Siri", family: str = "Testesen") -> Citizen:
+        """A new adult (born in the 1900s) with a record of their own, listed with the GP
+        office. The number is random: a fixed birth date would soon repeat one."""
+        while True:
+            fnr = fresh_fnr()
+            if not self.search("Patient", [("identifier", f"{FNR_SYSTEM}|{fnr}")]):
+                break
+        born = birth_date(fnr)
+        assert born is not None
         patient_id = self.create(
             {
                 "resourceType": "Patient",
                 "identifier": [{"system": FNR_SYSTEM, "value": fnr}],
                 "name": [{"family": family, "given": [given]}],
                 "gender": "female",
-                "birthDate": born,
+                "birthDate": born.isoformat(),
                 "generalPractitioner": [{"reference": f"Organization/{GP_OFFICE}"}],
             }
         )
