@@ -10,12 +10,14 @@ demo citizen of ``fellesjournal.demo.portal.DEMO_CITIZENS`` does.
 from __future__ import annotations
 
 import datetime
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from fellesjournal.demo.portal import DemoCitizen
 from tests.browser.conftest import LiveServer
 from tests.browser.demo import fhir_search, fnr
 
@@ -79,3 +81,21 @@ def portal_sign_in(page: Page, number: str) -> None:
     page.locator("#fnr").fill(number)
     page.locator("form.fnr button[type=submit]").click()
     expect(page.locator("header.portal-top")).to_be_visible()
+
+
+def sign_in_as(page: Page, who: DemoCitizen, acting_for: DemoCitizen | None = None) -> None:
+    """Sign in as the demo citizen ``who`` by choosing them on the built-in ID-porten's
+    page, then choose ``acting_for``'s record (default: their own) when the portal asks
+    whose record; ends on the start page."""
+    page.goto("/portal/signin")
+    page.get_by_role("button", name=re.compile(re.escape(who.name))).click()
+    expect(page.locator(".portal-who")).to_contain_text(who.name)
+    target = acting_for or who
+    if re.search(r"/portal/acting-for$", page.url):
+        expect(page.locator("h1")).to_have_text("Hvem sin journal?")
+        page.get_by_role("button", name=re.compile(re.escape(target.name))).click()
+    expect(page).to_have_url(re.compile(r"/portal$"))
+    if target is who:
+        expect(page.locator(".portal-who .acting")).to_have_count(0)
+    else:
+        expect(page.locator(".portal-who .acting")).to_contain_text(target.name)

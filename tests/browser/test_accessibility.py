@@ -24,7 +24,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from fellesjournal.access.consents import block_consent
-from fellesjournal.demo.portal import KARI
+from fellesjournal.demo.portal import INGRID, KARI, NINA, OLA, DemoCitizen
 from fellesjournal.demo.portal_seed import MESSAGE as KARI_MESSAGE
 from tests.browser.conftest import LiveServer
 from tests.browser.demo import (
@@ -43,7 +43,7 @@ from tests.browser.demo import (
     richest_patient,
     sign_in,
 )
-from tests.browser.portal_demo import Citizen, citizens, portal_sign_in
+from tests.browser.portal_demo import Citizen, citizens, portal_sign_in, sign_in_as
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 AXE_URL = "/__test__/axe.min.js"  # answered by the test's route, never by the server
@@ -361,6 +361,41 @@ ACTING_PAGES: list[Visit] = [
     Visit("work item: answer the patient", GP, _answer_the_patient),
 ]
 PAGES.extend(ACTING_PAGES)
+
+
+# -- the portal as a proxy, and a document held back (tests/browser/test_portal_proxies.py) --
+
+
+def _portal_as(
+    who: DemoCitizen, path: str, acting_for: DemoCitizen | None = None
+) -> Callable[[Page, Demo], object]:
+    """Sign in to the portal as a demo citizen acting for ``acting_for``, open ``path``."""
+
+    def go(page: Page, demo: Demo) -> object:
+        sign_in_as(page, who, acting_for)
+        return page.goto(path)
+
+    return go
+
+
+PAGES.extend(
+    [
+        Visit(
+            "portal: whose record, with children and a fullmakt",
+            None,
+            _portal_as(KARI, "/portal/acting-for"),
+        ),
+        Visit(
+            "portal: acting for another (read-only fullmakt)",
+            None,
+            _portal_as(OLA, "/portal", INGRID),
+        ),
+        Visit(
+            "portal: not covered by the fullmakt", None, _portal_as(NINA, "/portal/record", INGRID)
+        ),
+        Visit("portal: documents, one held back", None, _portal_as(KARI, "/portal/documents")),
+    ]
+)
 
 
 @pytest.fixture(scope="session")

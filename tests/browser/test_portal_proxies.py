@@ -22,9 +22,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from fellesjournal.demo.portal import EMMA, INGRID, JONAS, KARI, LARS, NINA, OLA, PER, DemoCitizen
+from fellesjournal.demo.portal import EMMA, INGRID, JONAS, KARI, LARS, NINA, OLA, PER
 from fellesjournal.demo.portal_records import MOHOLT_GP
 from tests.browser.conftest import LiveServer, browser_page
+from tests.browser.portal_demo import sign_in_as
 
 # -- the demo's resources (demo/portal_records.py and demo/portal_seed.py) ---------------
 INGRID_SENSITIVE = "portal-ingrid-sensitive"
@@ -68,23 +69,6 @@ def second_page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     """Another browser (own cookies): a second person at another computer."""
     with browser_page(browser, live_server) as opened:
         yield opened
-
-
-def sign_in(page: Page, who: DemoCitizen, acting_for: DemoCitizen | None = None) -> None:
-    """Sign in as ``who`` by choosing them on the demo ID-porten page, then choose
-    ``acting_for``'s record (default: their own) when the portal asks whose record."""
-    page.goto("/portal/signin")
-    page.get_by_role("button", name=re.compile(re.escape(who.name))).click()
-    expect(page.locator(".portal-who")).to_contain_text(who.name)
-    target = acting_for or who
-    if re.search(r"/portal/acting-for$", page.url):
-        expect(page.locator("h1")).to_have_text("Hvem sin journal?")
-        page.get_by_role("button", name=re.compile(re.escape(target.name))).click()
-    expect(page).to_have_url(re.compile(r"/portal$"))
-    if target is who:
-        expect(page.locator(".portal-who .acting")).to_have_count(0)
-    else:
-        expect(page.locator(".portal-who .acting")).to_contain_text(target.name)
 
 
 def menu_items(page: Page) -> list[str]:
@@ -135,7 +119,7 @@ def decoded_attachments(value: object) -> Iterator[str]:
 
 
 def test_full_fullmakt_sees_and_does_what_ingrid_does(page: Page) -> None:
-    sign_in(page, KARI, acting_for=INGRID)
+    sign_in_as(page, KARI, acting_for=INGRID)
     assert menu_items(page) == [item for item in EVERY_ITEM if item != PROXIES]
 
     page.get_by_role("navigation", name=MENU).get_by_role("link", name=RECORD).click()
@@ -157,7 +141,7 @@ def test_full_fullmakt_sees_and_does_what_ingrid_does(page: Page) -> None:
 
 
 def test_standard_fullmakt_reads_without_the_sensitive_and_writes_a_message(page: Page) -> None:
-    sign_in(page, PER, acting_for=INGRID)
+    sign_in_as(page, PER, acting_for=INGRID)
     items = menu_items(page)
     assert RECORD in items and MESSAGES in items and APPOINTMENTS in items
     assert ACCESS_LOG not in items and BLOCKS not in items and PROXIES not in items
@@ -188,7 +172,7 @@ def test_standard_fullmakt_reads_without_the_sensitive_and_writes_a_message(page
 
 def test_read_only_fullmakt_reads_and_changes_nothing(page: Page) -> None:
     # Ola has no record of his own and one representation: chosen for him at sign-in.
-    sign_in(page, OLA, acting_for=INGRID)
+    sign_in_as(page, OLA, acting_for=INGRID)
     items = menu_items(page)
     assert RECORD in items and APPOINTMENTS in items
     assert MESSAGES not in items and ACCESS_LOG not in items and BLOCKS not in items
@@ -225,7 +209,7 @@ def test_read_only_fullmakt_reads_and_changes_nothing(page: Page) -> None:
 
 
 def test_communicate_fullmakt_has_appointments_and_messages_only(page: Page) -> None:
-    sign_in(page, NINA, acting_for=INGRID)
+    sign_in_as(page, NINA, acting_for=INGRID)
     assert menu_items(page) == ["Start", APPOINTMENTS, MESSAGES]
     expect(page.locator("#h-new")).to_have_count(0)  # nothing of the record on the start page
     for path in (
@@ -250,7 +234,7 @@ def test_communicate_fullmakt_has_appointments_and_messages_only(page: Page) -> 
 def test_parent_of_a_child_under_12_reads_all_but_what_is_withheld_from_parents(
     page: Page,
 ) -> None:
-    sign_in(page, KARI, acting_for=EMMA)
+    sign_in_as(page, KARI, acting_for=EMMA)
     page.goto("/portal/record")
     expect(page.locator("h1")).to_have_text(RECORD)
     expect(page.locator("main")).to_contain_text("Hydrokortison")
@@ -264,7 +248,7 @@ def test_parent_of_a_child_under_12_reads_all_but_what_is_withheld_from_parents(
 
 
 def test_parent_of_a_child_of_14_sees_appointments_and_messages_only(page: Page) -> None:
-    sign_in(page, KARI, acting_for=JONAS)
+    sign_in_as(page, KARI, acting_for=JONAS)
     assert menu_items(page) == ["Start", APPOINTMENTS, MESSAGES]
     assert_refused(page, "/portal/record")
     assert_refused(page, "/portal/documents")
@@ -286,7 +270,7 @@ def test_the_child_of_14_cannot_sign_in_himself(page: Page) -> None:
 
 
 def test_withheld_documents_are_not_shown_and_one_is_told_of(page: Page) -> None:
-    sign_in(page, KARI)
+    sign_in_as(page, KARI)
     page.goto("/portal/documents")
     notices = page.locator("section.held-back li")
     expect(notices).to_have_count(1)  # the NORN_EPO one; NORN_FFL's existence is not told
@@ -321,7 +305,7 @@ def test_withheld_documents_are_not_shown_and_one_is_told_of(page: Page) -> None
 
 
 def test_a_citizen_never_sees_another_citizens_data(page: Page) -> None:
-    sign_in(page, LARS)
+    sign_in_as(page, LARS)
     for path in (
         f"/portal/documents/{KARI_DOCUMENT}",
         f"/portal/documents/{KARI_FFL}",
@@ -377,11 +361,11 @@ def test_a_fullmakt_revoked_while_its_holder_is_signed_in(page: Page, second_pag
     """Ingrid revokes the neighbour's read-only fullmakt while he is reading her record:
     his next page is the sign-in, and signing in again finds no record to act in. At the
     end she gives it to him again (the other tests of this server use it)."""
-    sign_in(second_page, OLA, acting_for=INGRID)
+    sign_in_as(second_page, OLA, acting_for=INGRID)
     second_page.goto("/portal/record")
     expect(second_page.locator("h1")).to_have_text(RECORD)
 
-    sign_in(page, INGRID)
+    sign_in_as(page, INGRID)
     page.get_by_role("navigation", name=MENU).get_by_role("link", name=PROXIES).click()
     given = page.locator("table.given")
     expect(given).to_contain_text(OLA.name)
