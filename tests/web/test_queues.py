@@ -426,3 +426,47 @@ def test_nothing_here_touches_sql() -> None:
     for name in ("queues.py", "queue_data.py"):
         text = (Path(queue_data.__file__).parent / name).read_text(encoding="utf-8")
         assert "sqlalchemy" not in text and ".execute(" not in text
+
+
+def test_a_gp_releases_a_result_to_the_patient_with_a_comment(
+    browser: TestClient, system: GuardedRepository
+) -> None:
+    """The result item offers the release to the patient (HelsaMi's category 2): with a
+    comment, the report carries the released tag and the comment, no new work follows,
+    and the item stays open until acknowledged."""
+    from fellesjournal.access import release
+    from fellesjournal.workflows import result_release
+
+    sign_in(browser, GP)
+    item = open_items(system, GP_OFFICE, model.RESULT_ACKNOWLEDGEMENT)[0]
+    report_id = item["focus"]["reference"].removeprefix("DiagnosticReport/")
+    page = browser.get(f"/queues/items/{item['id']}")
+    assert page.status_code == 200
+    assert 'action="/queues/items/' + item["id"] + '/share"' in page.text
+    version = item["meta"]["versionId"]
+    csrf = csrf_of(page.text)
+    open_before = len(open_items(system, GP_OFFICE, model.RESULT_ACKNOWLEDGEMENT))
+    refused = browser.post(
+        f"/queues/items/{item['id']}/share", data={"csrf": "wrong", "version": version}
+    )
+    assert refused.status_code == 403
+    shared = browser.post(
+        f"/queues/items/{item['id']}/share",
+        data={"csrf": csrf, "version": version, "comment": "  Normale verdier,  ingen tiltak. "},
+        follow_redirects=False,
+    )
+    assert shared.status_code == 303, shared.text
+    report = jsonio.loads(system.read("DiagnosticReport", report_id).content or "{}")
+    assert result_release.is_released(report)
+    assert result_release.comment_of(report) == "Normale verdier, ingen tiltak."
+    assert any(t.get("code") == release.RELEASED for t in report["meta"]["tag"])
+    assert len(open_items(system, GP_OFFICE, model.RESULT_ACKNOWLEDGEMENT)) == open_before
+    after = browser.get(shared.headers["location"])
+    assert "Frigitt til pasienten." in after.text
+    assert model.is_open(tasks(system, _id=item["id"])[0])
+    assert not [
+        t
+        for t in tasks(system, focus=f"DiagnosticReport/{report_id}")
+        if t["id"] != item["id"] and model.is_open(t)
+    ]
+    assert queues.check(system) == []

@@ -37,6 +37,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from fellesjournal.access import roles
 from fellesjournal.access.context import WorkContext
 from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import FhirError
@@ -45,7 +46,7 @@ from fellesjournal.web import queue_data as data
 from fellesjournal.web.render import may_write, render
 from fellesjournal.web.session import csrf_ok
 from fellesjournal.web.workspace import Answered, Workspace, answers
-from fellesjournal.workflows import messages, model, referral
+from fellesjournal.workflows import messages, model, referral, result_release
 from fellesjournal.workflows import queues as workflow_queues
 
 Resource = dict[str, Any]
@@ -120,6 +121,8 @@ class QueuePages:
             may_assess=_may_assess(task, work),
             assessment={"outcome": "", "deadline": "", "reason": "", **(assessment or {})},
             today=today.isoformat(),
+            share=_share_view(focus_ref, focus, work),
+            shared=request.query_params.get("shared") == "1",
             may_reply=_patient_message(task, focus, work) is not None,
             reply=reply,
             replied=request.query_params.get("replied") == "1",
@@ -212,6 +215,18 @@ class QueuePages:
                 assessment=entered,
             )
         return RedirectResponse(_back(form.get("back")), status_code=303)
+
+    @answers
+    async def share(self, request: Request) -> Response:
+        """Release the item's result to the patient with a comment
+        (``workflows/result_release.py``); the item stays open until acknowledged."""
+        repo, task, _version, form = await self._action(request)
+        focus_ref = str((task.get("focus") or {}).get("reference") or "")
+        if not focus_ref.startswith("DiagnosticReport/"):
+            return render(request, "forbidden.html", status_code=403)
+        comment = " ".join(str(form.get("comment") or "").split())[:MAX_REASON] or None
+        result_release.release_report(repo, focus_ref.split("/", 1)[1], comment)
+        return RedirectResponse(f"/queues/items/{task['id']}?shared=1", status_code=303)
 
     @answers
     async def reply(self, request: Request) -> Response:
@@ -376,6 +391,21 @@ def _patient_message(task: Resource, focus: Resource | None, work: WorkContext) 
     if sender.split("/", 1)[0] not in ("Patient", "RelatedPerson"):
         return None
     return focus if subject.startswith("Patient/") and focus.get("id") else None
+
+
+def _share_view(focus_ref: Any, focus: Resource | None, work: WorkContext) -> dict[str, Any] | None:
+    """The result's release to the patient, for a result item (None: not a result, or
+    the role does not change results): its HelsaMi category, whether it is released and
+    with what comment."""
+    if focus is None or not str(focus_ref or "").startswith("DiagnosticReport/"):
+        return None
+    if not roles.allows(work.role, "write", "DiagnosticReport"):
+        return None
+    return {
+        "category": result_release.category_of(focus),
+        "released": result_release.is_released(focus),
+        "comment": result_release.comment_of(focus) or "",
+    }
 
 
 def _focus_view(focus: Resource | None) -> dict[str, Any]:

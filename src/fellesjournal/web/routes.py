@@ -113,6 +113,7 @@ def workspace_routes(ws: Workspace) -> list[BaseRoute]:
         Route("/queues/items/{task_id}/close", queues.close, methods=["POST"]),
         Route("/queues/items/{task_id}/assess", queues.assess, methods=["POST"]),
         Route("/queues/items/{task_id}/reply", queues.reply, methods=["POST"]),
+        Route("/queues/items/{task_id}/share", queues.share, methods=["POST"]),
         Route("/review", review.queue),
         Route("/review/mark", review.mark, methods=["POST"]),
         Route("/auth/authorize", issuer.authorize, methods=["GET", "POST"]),

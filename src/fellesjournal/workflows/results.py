@@ -247,7 +247,14 @@ def revised(old: Resource | None, new: Resource) -> bool:
     revision (a second correction keeps ``corrected``). A resend of the same status is not."""
     if old is None:
         return True
+    if _clinical(new) == _clinical(old):
+        return False  # only labels, tags or the release to the patient changed
     return new.get("status") != old.get("status") or new.get("status") in REVISIONS
+
+
+def _clinical(result: Resource) -> Resource:
+    """``result`` without what is not the result itself (metadata, extensions)."""
+    return {k: v for k, v in result.items() if k not in ("meta", "extension", "text")}
 
 
 # -- matching ---------------------------------------------------------------------------------
