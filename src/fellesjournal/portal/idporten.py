@@ -20,21 +20,18 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import secrets
-import time
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlencode
 
-import jwt
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from fellesjournal.access.resolve import NotResolved, person_system
-from fellesjournal.auth.tokens import BuiltinIssuer
 from fellesjournal.portal.base import Portal, page
 from fellesjournal.settings import Settings
+from fellesjournal.web import oidc
 from fellesjournal.web.oidc import SignInError, SignInRequest
 
 CLIENT_ID: Final = "fellesjournal-portal"
@@ -43,7 +40,6 @@ AUTHORIZE_PATH: Final = "/auth/idporten/authorize"
 #: ID-porten's level of assurance "high" (BankID, Buypass, Commfides): the portal asks
 #: for it and refuses a sign-in at any other level.
 ACR: Final = "idporten-loa-high"
-CODE_TTL: Final = 60
 _PARAMS: Final = ("client_id", "redirect_uri", "state", "nonce", "code_challenge")
 
 
@@ -79,39 +75,29 @@ def redirect_uri(settings: Settings) -> str:
 
 def authorize_url(settings: Settings, req: SignInRequest) -> str:
     """Where the portal sends the browser to sign in."""
-    query = {
-        "response_type": "code",
-        "client_id": CLIENT_ID,
-        "redirect_uri": redirect_uri(settings),
-        "scope": "openid profile",
-        "acr_values": ACR,
-        "state": req.state,
-        "nonce": req.nonce,
-        "code_challenge": req.challenge,
-        "code_challenge_method": "S256",
-    }
-    return AUTHORIZE_PATH + "?" + urlencode(query)
+    return (
+        AUTHORIZE_PATH
+        + "?"
+        + oidc.authorize_query(
+            req,
+            client_id=CLIENT_ID,
+            redirect_uri=redirect_uri(settings),
+            scope="openid profile",
+            extra={"acr_values": ACR},
+        )
+    )
 
 
 def issue_code(settings: Settings, *, fnr: str, name: str, nonce: str, challenge: str) -> str:
     """The issuer's code for a citizen who signed in (a signed, short-lived JWT)."""
-    issuer = BuiltinIssuer.from_settings(settings)
-    now = int(time.time())
-    return issuer.sign(
-        {
-            "iss": issuer.issuer,
-            "aud": CLIENT_ID,
-            "sub": fnr,
-            "pid": fnr,
-            "name": name,
-            "acr": ACR,
-            "nonce": nonce,
-            "cc": challenge,
-            "redirect_uri": redirect_uri(settings),
-            "iat": now,
-            "exp": now + CODE_TTL,
-            "typ": "code",
-        }
+    return oidc.sign_code(
+        settings,
+        client_id=CLIENT_ID,
+        redirect_uri=redirect_uri(settings),
+        sub=fnr,
+        claims={"pid": fnr, "name": name, "acr": ACR},
+        nonce=nonce,
+        challenge=challenge,
     )
 
 
@@ -120,28 +106,17 @@ def redeem(settings: Settings, code: str, req: SignInRequest) -> Citizen:
 
     Raises :class:`SignInError` (one line) on anything wrong, a level below high too.
     """
-    issuer = BuiltinIssuer.from_settings(settings)
-    try:
-        claims = jwt.decode(
-            code,
-            issuer.public_key,
-            algorithms=["RS256"],
-            audience=CLIENT_ID,
-            issuer=issuer.issuer,
-            options={"require": ["exp", "sub", "nonce", "cc", "acr"]},
-        )
-    except jwt.ExpiredSignatureError:
-        raise SignInError("the sign-in took too long; please sign in again") from None
-    except jwt.PyJWTError:
-        raise SignInError("the sign-in could not be verified") from None
-    if claims.get("typ") != "code" or claims.get("redirect_uri") != redirect_uri(settings):
-        raise SignInError("the sign-in was not meant for the portal")
+    claims = oidc.decode_code(
+        settings,
+        code,
+        client_id=CLIENT_ID,
+        redirect_uri=redirect_uri(settings),
+        meant_for="the portal",
+        require=("acr",),
+    )
     if claims.get("acr") != ACR:
         raise SignInError("the sign-in was not at level high")
-    if not secrets.compare_digest(str(claims["nonce"]), req.nonce):
-        raise SignInError("the sign-in belongs to another browser session")
-    if not secrets.compare_digest(str(claims["cc"]), req.challenge):
-        raise SignInError("the sign-in belongs to another browser session")
+    oidc.check_session(claims, req)
     fnr = str(claims.get("pid") or claims["sub"])
     return Citizen(fnr, str(claims.get("name") or ""))
 

@@ -20,7 +20,9 @@ import base64
 import hashlib
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 import jwt
@@ -65,39 +67,125 @@ def redirect_uri(settings: Settings) -> str:
 
 def authorize_url(settings: Settings, req: SignInRequest) -> str:
     """Where the workspace sends the browser to sign in."""
+    return "/auth/authorize?" + authorize_query(
+        req, client_id=CLIENT_ID, redirect_uri=redirect_uri(settings), scope="openid fhirUser"
+    )
+
+
+def authorize_query(
+    req: SignInRequest,
+    *,
+    client_id: str,
+    redirect_uri: str,
+    scope: str,
+    extra: Mapping[str, str] | None = None,
+) -> str:
+    """The query string of a code-flow authorization request with PKCE S256 for ``req``.
+
+    ``extra`` (such as ``acr_values``) stands between ``scope`` and ``state``.
+    """
     query = {
         "response_type": "code",
-        "client_id": CLIENT_ID,
-        "redirect_uri": redirect_uri(settings),
-        "scope": "openid fhirUser",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "scope": scope,
+        **(extra or {}),
         "state": req.state,
         "nonce": req.nonce,
         "code_challenge": req.challenge,
         "code_challenge_method": "S256",
     }
-    return "/auth/authorize?" + urlencode(query)
+    return urlencode(query)
 
 
 def issue_code(
     settings: Settings, *, hpr: str, practitioner_id: str, nonce: str, challenge: str
 ) -> str:
     """The issuer's code for a health worker who signed in (a signed, short-lived JWT)."""
+    return sign_code(
+        settings,
+        client_id=CLIENT_ID,
+        redirect_uri=redirect_uri(settings),
+        sub=hpr,
+        claims={"fhirUser": f"Practitioner/{practitioner_id}"},
+        nonce=nonce,
+        challenge=challenge,
+    )
+
+
+def sign_code(
+    settings: Settings,
+    *,
+    client_id: str,
+    redirect_uri: str,
+    sub: str,
+    claims: Mapping[str, str],
+    nonce: str,
+    challenge: str,
+) -> str:
+    """A built-in issuer's code for ``client_id``: a JWT living :data:`CODE_TTL` seconds.
+
+    It carries ``sub``, the client's own ``claims``, the ``nonce``, the PKCE challenge
+    (``cc``) and the callback it may go back to; :func:`decode_code` checks it.
+    """
     issuer = BuiltinIssuer.from_settings(settings)
     now = int(time.time())
     return issuer.sign(
         {
             "iss": issuer.issuer,
-            "aud": CLIENT_ID,
-            "sub": hpr,
-            "fhirUser": f"Practitioner/{practitioner_id}",
+            "aud": client_id,
+            "sub": sub,
+            **claims,
             "nonce": nonce,
             "cc": challenge,
-            "redirect_uri": redirect_uri(settings),
+            "redirect_uri": redirect_uri,
             "iat": now,
             "exp": now + CODE_TTL,
             "typ": "code",
         }
     )
+
+
+def decode_code(
+    settings: Settings,
+    code: str,
+    *,
+    client_id: str,
+    redirect_uri: str,
+    meant_for: str,
+    require: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The claims of a code from :func:`sign_code` for ``client_id`` and its callback.
+
+    Checks the signature, expiry, audience and callback (and that the ``require``
+    claims are there), not yet the session: :func:`check_session` does that. Raises
+    :class:`SignInError`; ``meant_for`` ends the line for a code of another client.
+    """
+    issuer = BuiltinIssuer.from_settings(settings)
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            code,
+            issuer.public_key,
+            algorithms=["RS256"],
+            audience=client_id,
+            issuer=issuer.issuer,
+            options={"require": ["exp", "sub", "nonce", "cc", *require]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise SignInError("the sign-in took too long; please sign in again") from None
+    except jwt.PyJWTError:
+        raise SignInError("the sign-in could not be verified") from None
+    if claims.get("typ") != "code" or claims.get("redirect_uri") != redirect_uri:
+        raise SignInError(f"the sign-in was not meant for {meant_for}")
+    return claims
+
+
+def check_session(claims: Mapping[str, Any], req: SignInRequest) -> None:
+    """Raise :class:`SignInError` unless the code's nonce and PKCE challenge are ``req``'s."""
+    if not secrets.compare_digest(str(claims["nonce"]), req.nonce):
+        raise SignInError("the sign-in belongs to another browser session")
+    if not secrets.compare_digest(str(claims["cc"]), req.challenge):
+        raise SignInError("the sign-in belongs to another browser session")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,26 +201,14 @@ def redeem(settings: Settings, code: str, req: SignInRequest) -> Identity:
 
     Raises :class:`SignInError` (one line, for the page) on anything wrong.
     """
-    issuer = BuiltinIssuer.from_settings(settings)
-    try:
-        claims = jwt.decode(
-            code,
-            issuer.public_key,
-            algorithms=["RS256"],
-            audience=CLIENT_ID,
-            issuer=issuer.issuer,
-            options={"require": ["exp", "sub", "nonce", "cc"]},
-        )
-    except jwt.ExpiredSignatureError:
-        raise SignInError("the sign-in took too long; please sign in again") from None
-    except jwt.PyJWTError:
-        raise SignInError("the sign-in could not be verified") from None
-    if claims.get("typ") != "code" or claims.get("redirect_uri") != redirect_uri(settings):
-        raise SignInError("the sign-in was not meant for this workspace")
-    if not secrets.compare_digest(str(claims["nonce"]), req.nonce):
-        raise SignInError("the sign-in belongs to another browser session")
-    if not secrets.compare_digest(str(claims["cc"]), req.challenge):
-        raise SignInError("the sign-in belongs to another browser session")
+    claims = decode_code(
+        settings,
+        code,
+        client_id=CLIENT_ID,
+        redirect_uri=redirect_uri(settings),
+        meant_for="this workspace",
+    )
+    check_session(claims, req)
     practitioner = str(claims.get("fhirUser", "")).removeprefix("Practitioner/")
     if not practitioner:
         raise SignInError("the sign-in names no practitioner")
