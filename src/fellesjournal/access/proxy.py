@@ -133,8 +133,11 @@ def effective_level(
     return None
 
 
-def person_name(resource: Resource) -> str:
-    for name in resource.get("name") or ():
+def person_name(resource: Resource | None) -> str:
+    """The text, else ``given family``, of the first usable name; "" when there is none."""
+    for name in (resource or {}).get("name") or ():
+        if not isinstance(name, dict):
+            continue
         if name.get("text"):
             return str(name["text"])
         parts = [*(name.get("given") or ()), name.get("family") or ""]

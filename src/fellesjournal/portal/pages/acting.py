@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from fellesjournal.access.actor import Actor
+from fellesjournal.access.proxy import person_name
 from fellesjournal.fhir import jsonio
 from fellesjournal.fhir.errors import FhirError
 from fellesjournal.norway.identifiers import ORGNR_SYSTEM
@@ -84,19 +85,6 @@ def concept_text(concept: Any) -> str:
     for coding in concept.get("coding") or ():
         if isinstance(coding, dict) and (coding.get("display") or coding.get("code")):
             return str(coding.get("display") or coding.get("code"))
-    return ""
-
-
-def person_name(resource: Resource | None) -> str:
-    for name in (resource or {}).get("name") or ():
-        if not isinstance(name, dict):
-            continue
-        if name.get("text"):
-            return str(name["text"])
-        parts = [*(name.get("given") or ()), name.get("family") or ""]
-        joined = " ".join(str(p) for p in parts if p)
-        if joined:
-            return joined
     return ""
 
 
