@@ -1,4 +1,4 @@
-"""Screenshots of the workspace's main pages for the README: ``make screenshots``.
+"""Screenshots of the workspace's and the portal's main pages for the README: ``make screenshots``.
 
 Serves the demo on a fresh SQLite database in a temporary folder (migrated and seeded
 with the ``make run`` population, on 127.0.0.1 and a free port: the browser tests'
@@ -33,6 +33,9 @@ from tests.browser.demo import (
     richest_patient,
     sign_in,
 )
+from tests.browser.portal_demo import sign_in_as
+
+from fellesjournal.demo.portal import INGRID, KARI
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 VIEWPORT: ViewportSize = {"width": 1366, "height": 900}
@@ -84,6 +87,16 @@ def _break_the_glass(browser: Browser, server: LiveServer) -> None:
     context.close()
 
 
+def _portal(path: str, acting_for: object = None) -> Callable[[Page, LiveServer], object]:
+    """A portal page as Kari (acting for ``acting_for``: Ingrid, or herself)."""
+
+    def go(page: Page, _server: LiveServer) -> None:
+        sign_in_as(page, KARI, INGRID if acting_for is INGRID else None)
+        page.goto(path)
+
+    return go
+
+
 SHOTS = [
     Shot("sign-in.png", None, lambda page, _: page.goto("/signin")),
     Shot("start-page-ward.png", WARD_NURSE, lambda page, _: page.goto("/")),
@@ -92,6 +105,10 @@ SHOTS = [
     Shot("vital-signs.png", GP, _vitals),
     Shot("diagnosis.png", GP, _diagnosis),
     Shot("review-queue.png", PRIVACY_OFFICER, lambda page, _: page.goto("/review")),
+    Shot("portal-start.png", None, _portal("/portal")),
+    Shot("portal-access-log.png", None, _portal("/portal/access-log")),
+    Shot("portal-results.png", None, _portal("/portal/results")),
+    Shot("portal-proxy-record.png", None, _portal("/portal/record", INGRID)),
 ]
 
 
