@@ -155,6 +155,13 @@ class Portal:
         assert user.acting_for is not None
         return user.acting_for
 
+    def page_repository(self, request: Request, capability: str) -> tuple[GuardedRepository, str]:
+        """:meth:`repository` and :meth:`patient_id` of a page that needs ``capability``
+        of the chosen representation (else the 403 page, as :meth:`require`)."""
+        repo = self.repository(request)
+        self.require(request, capability)
+        return repo, self.patient_id(request)
+
     @staticmethod
     def require(request: Request, capability: str) -> None:
         """Raise :class:`Answered` (403 page) unless the chosen representation has

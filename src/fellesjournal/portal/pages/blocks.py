@@ -349,14 +349,9 @@ class BlockPages:
     def __init__(self, portal: Portal) -> None:
         self.portal = portal
 
-    def _repo(self, request: Request) -> tuple[GuardedRepository, str]:
-        repo = self.portal.repository(request)
-        self.portal.require(request, "blocks")
-        return repo, self.portal.patient_id(request)
-
     @answers
     async def index(self, request: Request) -> Response:
-        repo, patient_id = self._repo(request)
+        repo, patient_id = self.portal.page_repository(request, "blocks")
         return page(
             request,
             "portal/blocks.html",
@@ -366,7 +361,7 @@ class BlockPages:
 
     @answers
     async def new(self, request: Request) -> Response:
-        repo, patient_id = self._repo(request)
+        repo, patient_id = self.portal.page_repository(request, "blocks")
         if request.method == "POST":
             return await self._post_new(request, repo, patient_id)
         kind = str(request.query_params.get("kind") or PRACTITIONER)
@@ -424,7 +419,7 @@ class BlockPages:
 
     @answers
     async def lift(self, request: Request) -> Response:
-        repo, patient_id = self._repo(request)
+        repo, patient_id = self.portal.page_repository(request, "blocks")
         block_id = str(request.path_params["block_id"])
         if request.method == "POST":
             form = await checked_form(request)

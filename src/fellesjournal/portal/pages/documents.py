@@ -112,9 +112,7 @@ def list_documents(repo: GuardedRepository, patient_id: str) -> list[Document]:
 def routes(portal: Portal) -> list[BaseRoute]:
     @answers
     async def documents(request: Request) -> Response:
-        repo = portal.repository(request)
-        portal.require(request, "read")
-        patient_id = portal.patient_id(request)
+        repo, patient_id = portal.page_repository(request, "read")
         return page(
             request,
             "portal/documents.html",

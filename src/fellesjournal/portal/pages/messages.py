@@ -369,19 +369,14 @@ class MessagePages:
     def __init__(self, portal: Portal) -> None:
         self.portal = portal
 
-    def _repo(self, request: Request) -> tuple[GuardedRepository, str]:
-        repo = self.portal.repository(request)
-        self.portal.require(request, "act")
-        return repo, self.portal.patient_id(request)
-
     @answers
     async def index(self, request: Request) -> Response:
-        repo, patient_id = self._repo(request)
+        repo, patient_id = self.portal.page_repository(request, "act")
         return page(request, "portal/messages.html", threads=threads(repo, patient_id))
 
     @answers
     async def new(self, request: Request) -> Response:
-        repo, patient_id = self._repo(request)
+        repo, patient_id = self.portal.page_repository(request, "act")
         units = treating_units(repo, patient_id)
         chosen, text, problem = str(request.query_params.get("unit") or ""), "", ""
         if request.method == "POST":
@@ -407,7 +402,7 @@ class MessagePages:
 
     @answers
     async def thread(self, request: Request) -> Response:
-        repo, patient_id = self._repo(request)
+        repo, patient_id = self.portal.page_repository(request, "act")
         message_id = str(request.path_params["message_id"])
         text, problem = "", False
         if request.method == "POST":

@@ -127,9 +127,7 @@ def check_grant(
 def routes(portal: Portal) -> list[BaseRoute]:
     @answers
     async def overview(request: Request) -> Response:
-        repo = portal.repository(request)
-        portal.require(request, "proxies")
-        patient_id = portal.patient_id(request)
+        repo, patient_id = portal.page_repository(request, "proxies")
         _patient, found = read_chart(
             repo, patient_id, ("RelatedPerson",), f"portal/proxies/{patient_id}"
         )

@@ -242,9 +242,8 @@ class ReferralPages:
 
     @answers
     async def index(self, request: Request) -> Response:
-        repo = self.portal.repository(request)
-        self.portal.require(request, "read")
-        found = referral_list(repo, self.portal.patient_id(request))
+        repo, patient_id = self.portal.page_repository(request, "read")
+        found = referral_list(repo, patient_id)
         return page(request, "portal/referrals.html", referrals=found)
 
 
