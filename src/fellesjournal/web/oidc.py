@@ -12,6 +12,9 @@ that asked for it, and ``state`` to the sign-in that browser started.
 Redeeming happens in process (:func:`redeem`), not over HTTP: the issuer is part of the
 same server. ``helseid.py`` takes the same steps over HTTP with an external issuer
 (HelseID in production), reusing :class:`SignInRequest` and :class:`Identity`.
+The portal's ID-porten stand-in (``portal/idporten.py``) is the same flow for another
+client: it builds, signs and checks its codes with :func:`authorize_query`,
+:func:`sign_code`, :func:`decode_code` and :func:`check_session`.
 """
 
 from __future__ import annotations
