@@ -296,3 +296,36 @@ def record_references(
                 if ref and not is_citizen_side(ref):
                     out.append(ref)
     return out
+
+
+def care_references(repo: GuardedRepository, patient_id: str) -> list[str]:
+    """The units (and, as :func:`record_references` finds them, participants) of the
+    patient's Encounters, EpisodeOfCare and CareTeams."""
+    refs = record_references(repo, "Encounter", patient_id, ("serviceProvider",))
+    refs += record_references(repo, "EpisodeOfCare", patient_id, ("managingOrganization",))
+    refs += record_references(repo, "CareTeam", patient_id, ("managingOrganization",))
+    return refs
+
+
+def patient_appointments(repo: GuardedRepository, patient_id: str) -> list[Resource]:
+    """The patient's Appointments (at most 300); none when the citizen's representation
+    does not read them."""
+    try:
+        found = search_all(repo, "Appointment", [("patient", f"Patient/{patient_id}")], limit=300)
+    except FhirError as exc:
+        if exc.status not in (403, 404):
+            raise
+        return []
+    return [load(stored) for stored in found]
+
+
+def general_practitioners(repo: GuardedRepository, patient_id: str) -> list[str]:
+    """The references of the patient's fastlege; none when the citizen's representation
+    does not read the Patient."""
+    try:
+        patient = load(repo.read("Patient", patient_id))
+    except FhirError as exc:
+        if exc.status not in (403, 404):
+            raise
+        return []
+    return [r for r in (ref_of(g) for g in patient.get("generalPractitioner") or ()) if r]

@@ -31,10 +31,13 @@ from fellesjournal.fhir.errors import FhirError, conflict, error, not_found
 from fellesjournal.portal.base import Portal, answers, checked_form, page
 from fellesjournal.portal.pages.acting import (
     Directory,
+    care_references,
     concept_text,
+    general_practitioners,
     iso,
     load,
     now_utc,
+    patient_appointments,
     read_own,
     record_references,
     ref_of,
@@ -200,37 +203,20 @@ def candidates(repo: GuardedRepository, patient_id: str) -> list[Candidate]:
     have been involved (the access log, their Encounters, EpisodeOfCare, CareTeams,
     Appointments, documents' authors, their fastlege), by kind and name."""
     people, units = _log_people(repo, patient_id)
-    refs: list[str] = []
-    refs += record_references(repo, "Encounter", patient_id, ("serviceProvider",))
-    refs += record_references(repo, "EpisodeOfCare", patient_id, ("managingOrganization",))
-    refs += record_references(repo, "CareTeam", patient_id, ("managingOrganization",))
+    refs = care_references(repo, patient_id)
     for res_type in DOCUMENT_TYPES:
         refs += record_references(
             repo, res_type, patient_id, ("author", "custodian"), participants=False
         )
     directory = Directory(repo)
-    try:
-        appointments = search_all(
-            repo, "Appointment", [("patient", f"Patient/{patient_id}")], limit=300
-        )
-    except FhirError as exc:
-        if exc.status not in (403, 404):
-            raise
-        appointments = []
-    for stored in appointments:
-        appointment = load(stored)
+    for appointment in patient_appointments(repo, patient_id):
         refs += [
             r for r in (ref_of(p.get("actor")) for p in appointment.get("participant") or ()) if r
         ]
         unit = appointment_unit(appointment, directory)
         if unit:
             refs.append(unit)
-    try:
-        patient = load(repo.read("Patient", patient_id))
-        refs += [r for r in (ref_of(g) for g in patient.get("generalPractitioner") or ()) if r]
-    except FhirError as exc:
-        if exc.status not in (403, 404):
-            raise
+    refs += general_practitioners(repo, patient_id)
     directory.fetch([*refs, *people, *units])
     for ref in refs:
         res_type = ref.split("/", 1)[0]

@@ -33,12 +33,14 @@ from fellesjournal.portal.base import Answered, Portal, answers, checked_form, p
 from fellesjournal.portal.pages.acting import (
     MAX_TEXT,
     Directory,
+    care_references,
     clean_text,
+    general_practitioners,
     is_citizen_side,
     iso,
     load,
     now_utc,
-    record_references,
+    patient_appointments,
     ref_of,
     search_all,
     sender_reference,
@@ -267,29 +269,13 @@ def treating_units(repo: GuardedRepository, patient_id: str) -> list[Unit]:
     """The units the patient may write to: those of their Encounters, EpisodeOfCare,
     CareTeams and Appointments, their fastlege, and those they already write with;
     sorted by name."""
-    refs: list[str] = []
-    refs += record_references(repo, "Encounter", patient_id, ("serviceProvider",))
-    refs += record_references(repo, "EpisodeOfCare", patient_id, ("managingOrganization",))
-    refs += record_references(repo, "CareTeam", patient_id, ("managingOrganization",))
+    refs = care_references(repo, patient_id)
     directory = Directory(repo)
-    try:
-        appointments = search_all(
-            repo, "Appointment", [("patient", f"Patient/{patient_id}")], limit=300
-        )
-    except FhirError as exc:
-        if exc.status not in (403, 404):
-            raise
-        appointments = []
-    for stored in appointments:
-        unit = appointment_unit(load(stored), directory)
+    for appointment in patient_appointments(repo, patient_id):
+        unit = appointment_unit(appointment, directory)
         if unit:
             refs.append(unit)
-    try:
-        patient = load(repo.read("Patient", patient_id))
-        refs += [r for r in (ref_of(g) for g in patient.get("generalPractitioner") or ()) if r]
-    except FhirError as exc:
-        if exc.status not in (403, 404):
-            raise
+    refs += general_practitioners(repo, patient_id)
     directory.fetch(refs)
     units = {directory.unit_of(r) for r in refs}
     units |= {t.unit for t in threads(repo, patient_id)}
