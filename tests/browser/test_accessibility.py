@@ -319,17 +319,42 @@ def _lift_a_block(page: Page, demo: Demo) -> None:
 
 
 def _answer_the_patient(page: Page, demo: Demo) -> None:
-    """The GP office's work item for Kari's message, with the answer form."""
-    items = fhir_search(
-        demo.live_server,
-        "Task",
-        {
-            "owner": GP_OFFICE,
-            "code": "https://fellesjournal.no/fhir/CodeSystem/work-item|message",
-            "patient": f"Patient/{KARI.patient}",
-        },
+    """The GP office's open work item for a message from Kari, with the answer form.
+    (The demo's own thread is answered and closed: Kari writes again, through the API,
+    and the outbox delivers it.)"""
+    server = demo.live_server
+    token = server.run_cli("token", "--patient", KARI.fnr).strip()
+    message = {
+        "resourceType": "Communication",
+        "status": "in-progress",
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "https://fellesjournal.no/fhir/CodeSystem/message-kind",
+                        "code": "pasientmelding",
+                    }
+                ]
+            }
+        ],
+        "subject": {"reference": f"Patient/{KARI.patient}"},
+        "sender": {"reference": f"Patient/{KARI.patient}"},
+        "recipient": [{"reference": GP_OFFICE}],
+        "payload": [{"contentString": "Kan jeg få time til en samtale?"}],
+    }
+    sent = httpx.post(
+        f"{server.base_url}/fhir/Communication",
+        json=message,
+        headers={"Authorization": f"Bearer {token}"},
     )
-    assert items, "the portal demo has no work item for Kari's message"
+    assert sent.status_code == 201, sent.text
+    server.run_cli("outbox", "run", "--once")
+    items = fhir_search(
+        server,
+        "Task",
+        {"focus": f"Communication/{sent.json()['id']}"},
+    )
+    assert items, "Kari's message became no work item in the GP office's queue"
     page.goto(f"/queues/items/{items[0]['id']}")
     expect(page.locator("#reply-text")).to_be_visible()
 

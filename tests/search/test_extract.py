@@ -55,7 +55,8 @@ def strings(rows: IndexRows, param: str) -> list[tuple[str]]:
 
 # ----------------------------------------------------------------------------- registry
 def test_registry_compiles_every_expression(reg: Registry) -> None:
-    assert len(reg.params) == 1375 + 1 + 2  # R4 core, no-basis middlename, Task due/assignee
+    # R4 core, no-basis middlename, Task due/assignee, DocumentReference doc-status/signed
+    assert len(reg.params) == 1375 + 1 + 2 + 2
     assert reg.expression_count == 1375  # _text, _content, _query have none
     assert reg.compiled_count == 1375
     assert reg.unsupported == ()
