@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 
 from bench.pages import WebSession, time_page
-from bench.workspace import PageTime
+from bench.workspace import PageTime, table
 from fellesjournal.demo.portal import INGRID, KARI, OLA
 
 PAGE_BUDGET_MS = 200.0
@@ -122,13 +122,6 @@ def render(times: list[PageTime]) -> str:
         "citizen or proxy whose view it is (`fellesjournal.demo.portal`), on the same "
         "server and database as the workspace pages. Client time on loopback.",
         "",
-        "| Page | Who | p50 | p95 | max | Budget (p95) | |",
-        "|---|---|---|---|---|---|---|",
+        *table(times, "Who"),
     ]
-    for t in times:
-        lat = t.latencies
-        lines.append(
-            f"| {t.page} | {t.user} | {lat.p50:.1f} ms | {lat.p95:.1f} ms | {lat.max:.1f} ms "
-            f"| ≤ {t.budget_ms:.0f} ms | {'met' if t.met else '**not met**'} |"
-        )
     return "\n".join(lines) + "\n"
