@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from fellesjournal.access import release
+from fellesjournal.access.proxy import capabilities
 from fellesjournal.fhir import jsonio
 from fellesjournal.service.repository import GuardedRepository
 from fellesjournal.store import schema
@@ -32,7 +33,7 @@ class HeldBack:
 def held_back(repo: GuardedRepository) -> list[HeldBack]:
     """The held-back notices of the citizen's record, newest first (empty for others)."""
     citizen = repo.ctx.actor.citizen
-    if citizen is None or "read" not in release_capabilities(repo):
+    if citizen is None or "read" not in capabilities(citizen):
         return []
     table = schema.resources
     with repo.reading() as tx:
@@ -63,9 +64,3 @@ def held_back(repo: GuardedRepository) -> list[HeldBack]:
             HeldBack(str(doc.get("date") or ""), title, code, release.WITHHOLD_CODES.get(code, ""))
         )
     return sorted(out, key=lambda h: h.date, reverse=True)
-
-
-def release_capabilities(repo: GuardedRepository) -> frozenset[str]:
-    from fellesjournal.access.proxy import capabilities
-
-    return capabilities(repo.ctx.actor.citizen)
